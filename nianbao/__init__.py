@@ -1,0 +1,3 @@
+"""nianbao: crawler and evidence-grade archive of Chinese government 年报."""
+
+__version__ = "0.1.0"

@@ -1,5 +1,167 @@
-"""The `nianbao` command line."""
+"""The `nianbao` command line: one tool in front of the crawler, the archive and the demo portal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nianbao import __version__
+
+DEFAULT_DATA = "data"
+
+
+def _data_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default=DEFAULT_DATA, type=Path,
+                        help="data folder: WARC files, the SQLite database, logs (default: ./data)")
+
+
+def cmd_sites(args: argparse.Namespace) -> int:
+    from nianbao.sites import SitesError, bundled_sites_path, load_sites
+
+    try:
+        sites = load_sites(args.sites)
+    except SitesError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(sites)} site(s) in {args.sites or bundled_sites_path()} (valid)")
+    for site in sites.values():
+        extra = " ".join(f"{k}={v}" for k, v in (("code", site.site_code), ("cms", site.cms)) if v)
+        print(f"  {site.key:12} {site.name}  {' '.join(site.start_urls)}  {extra}".rstrip())
+    return 0
+
+
+def crawl_overrides(args: argparse.Namespace) -> dict:
+    overrides = {}
+    if getattr(args, "delay", None) is not None:
+        overrides["NIANBAO_DOWNLOAD_DELAY"] = args.delay
+    if getattr(args, "contact", None):
+        overrides["NIANBAO_CONTACT"] = args.contact
+    return overrides
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.run import format_summary, run_crawl
+    from nianbao.sites import SitesError, load_sites
+
+    try:
+        registry = load_sites(args.sites)
+    except SitesError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    unknown = [key for key in args.site if key not in registry]
+    if unknown:
+        print(f"error: unknown site(s) {', '.join(unknown)}; known: {', '.join(registry)}", file=sys.stderr)
+        return 2
+    sites = [registry[key] for key in args.site] if args.site else list(registry.values())
+    result = run_crawl(sites, args.data, crawl_overrides(args))
+    print(format_summary(result))
+    return 0
+
+
+def cmd_portal(args: argparse.Namespace) -> int:
+    from nianbao.portal import command
+
+    return command.run(args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from nianbao.demo import run_demo
+
+    return run_demo(args.data, edition=args.edition, delay=args.delay)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nianbao",
+        description="Find, archive (WARC) and index Chinese government information-disclosure annual reports "
+                    "(政府信息公开工作年度报告).",
+    )
+    parser.add_argument("--version", action="version", version=f"nianbao {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="start the bundled demo portal, crawl it into the data folder, print a summary",
+                       description="Run the main job end to end on the bundled demo portal (served on loopback): "
+                                   "crawl every site, write WARC files and the SQLite database, print a summary.")
+    _data_arg(p)
+    p.add_argument("--edition", type=int, default=1, help="portal edition to crawl (2 = later edits; default 1)")
+    p.add_argument("--delay", type=float, default=None, help="seconds between requests to one site (default 0.05)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("crawl", help="crawl portals of the sites registry",
+                       description="Crawl the named sites (all when none is named): find the 年报 column, walk its "
+                                   "lists, fetch every report page and attachment, archive every exchange as WARC.")
+    p.add_argument("site", nargs="*", help="site keys (see `nianbao sites`)")
+    p.add_argument("--sites", default=None, help="sites YAML file (default: the bundled registry)")
+    _data_arg(p)
+    p.add_argument("--delay", type=float, default=None, help="override every site's delay between requests (s)")
+    p.add_argument("--contact", default=None, help="contact address put in the User-Agent")
+    p.set_defaults(func=cmd_crawl)
+
+    p = sub.add_parser("sites", help="list and validate the sites registry",
+                       description="List the portals of a sites file and validate it (exit 2 with a message "
+                                   "when it is invalid).")
+    p.add_argument("--sites", default=None, help="sites YAML file (default: the bundled registry)")
+    p.set_defaults(func=cmd_sites)
+
+    p = sub.add_parser("portal", help="serve the bundled demo portal on loopback",
+                       description="Serve the bundled, deterministic replica of district portals (TRS, Hanweb, "
+                                   "real Pingtan pages, a generic CMS) on loopback, one port per site.")
+    try:
+        from nianbao.portal import command as portal_command
+
+        portal_command.add_arguments(p)
+    except ImportError:  # pragma: no cover - the portal is part of the package
+        pass
+    p.set_defaults(func=cmd_portal)
+
+    _add_archive_commands(sub)
+    return parser
+
+
+def _add_archive_commands(sub) -> None:
+    try:
+        from archive import commands
+    except ImportError:
+        return
+    p = sub.add_parser("cdx", help="write a CDXJ index of the WARC files",
+                       description="Write a CDXJ index (one line per response/revisit record) of the archive.")
+    _data_arg(p)
+    p.add_argument("-o", "--output", type=Path, default=None, help="file to write (default: standard output)")
+    p.set_defaults(func=lambda a: _with_output(a, lambda out: commands.cdx(a.data, out)))
+
+    p = sub.add_parser("show", help="print an archived capture of a URL (headers and decoded body)",
+                       description="Print a capture's status line, headers and decoded body, read from the WARC.")
+    p.add_argument("url")
+    p.add_argument("--at", default=None, help="the capture closest before this timestamp (YYYYMMDDhhmmss)")
+    _data_arg(p)
+    p.set_defaults(func=lambda a: commands.show(a.data, a.url, a.at, sys.stdout))
+
+    p = sub.add_parser("reindex", help="rebuild the captures table from the WARC files alone")
+    _data_arg(p)
+    p.set_defaults(func=lambda a: commands.reindex(a.data))
+
+    if hasattr(commands, "check"):
+        p = sub.add_parser("check", help="verify every WARC file (digests, structure)")
+        _data_arg(p)
+        p.set_defaults(func=lambda a: commands.check(a.data))
+
+
+def _with_output(args: argparse.Namespace, write) -> int:
+    if args.output is None:
+        return write(sys.stdout)
+    with open(args.output, "w", encoding="utf-8") as out:
+        return write(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return 0
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

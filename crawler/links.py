@@ -1,0 +1,122 @@
+"""Links of a portal page, classified: navigation towards the 年报 column, the column itself, list entries,
+attachments, and what must never be followed (other hosts, traps)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+from lxml import html as lxml_html
+
+from crawler.recognise import normalise_title
+
+# Column names (domain.md §6.1): 政府信息公开年报, 信息公开年报, 公开年报, 年度报告, 政务公开年报, ...
+COLUMN_TEXT = re.compile(
+    r"^(?:政府)?信息公开(?:工作)?(?:年度报告|年报)$|^政府信息公开工作年度报告$|^(?:政务|政府)?公开年报$|"
+    r"^年度报告$|^年报$|^政府信息公开年度报告$|^(?:政府信息公开)?年报(?:专栏|栏目)$"
+)
+COLUMN_URL = re.compile(r"zfxxgknb|xxgknb|gknb|xxgkndbg|zfxxgkndbg|/ndbg|nianbao|/gkndbg", re.I)
+NAV_TEXT = re.compile(r"^(?:政务公开|政府信息公开(?:专栏|平台)?|信息公开|政务信息公开|公开专栏|法定主动公开内容?)$")
+NAV_URL = re.compile(r"/(?:zwgk|zfxxgk|xxgk|zfxxgkzl|gkml|zwxxgk|xxgkml|zfxxgkml|govinfo)(?:/|$|\.|_)", re.I)
+YEAR_COLUMN_TEXT = re.compile(r"^(?:19|20)\d{2}年(?:度)?(?:政府信息公开)?(?:年报|年度报告)?$")
+ARTICLE_URL = re.compile(
+    r"/t\d{8}_\d+|/art/\d{4}/|art_\d+_\d+|/\d{6}/|post_\d+|content_\d+|/\d{4}-\d{2}/|/\d{4}/\d{1,2}/|"
+    r"detail|\d{5,}\.s?html?$|[0-9a-f]{32}\.s?html?$|pnidpv\d+",
+    re.I,
+)
+ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|xlsx?|et|rtf)$", re.I)
+TRAP_URL = re.compile(
+    r"search|calendar|rili|login|logout|register|print|share|javascript:|mailto:|tel:|"
+    r"[?&](?:date|month|day|keyword|q|wd)=",
+    re.I,
+)
+NEXT_TEXT = re.compile(r"^(?:下一页|下页|后一页|>|>>|›|»|尾页|末页|最后一页)$")
+# Page chrome: where site-wide navigation and footers live, not list entries.
+CHROME_XPATH = (
+    "ancestor-or-self::*[self::header or self::footer or self::nav or "
+    "contains(concat(' ', normalize-space(@class), ' '), ' header ') or "
+    "contains(concat(' ', normalize-space(@class), ' '), ' footer ') or "
+    "contains(concat(' ', normalize-space(@class), ' '), ' nav ') or "
+    "@id='header' or @id='footer' or @id='nav']"
+)
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    text: str
+    in_chrome: bool = False
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path
+
+
+def anchor_text(el) -> str:
+    """The title a link shows: its `title` attribute when present (lists truncate text with …), else its text."""
+    title = (el.get("title") or "").strip()
+    text = normalise_title(el.text_content() or "")
+    if title and (not text or text.endswith(("...", "…")) or len(normalise_title(title)) > len(text)):
+        return normalise_title(title)
+    return text
+
+
+def links_from_html(markup: str | bytes, base_url: str) -> list[Link]:
+    """All <a href> of a document or fragment, absolute, without fragments, deduplicated in order."""
+    if not markup or not (markup.strip() if isinstance(markup, str) else markup.strip()):
+        return []
+    try:
+        doc = lxml_html.fromstring(markup)
+    except (ValueError, lxml_html.etree.ParserError):
+        return []
+    base = base_url
+    for b in doc.xpath("//base[@href]"):
+        base = urljoin(base_url, b.get("href"))
+        break
+    seen: set[str] = set()
+    out: list[Link] = []
+    for a in doc.xpath("//a[@href]"):
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+            continue
+        url = urldefrag(urljoin(base, href))[0]
+        if not url.startswith(("http://", "https://")) or url in seen:
+            continue
+        seen.add(url)
+        out.append(Link(url=url, text=anchor_text(a), in_chrome=bool(a.xpath(CHROME_XPATH))))
+    return out
+
+
+def is_column_link(link: Link) -> bool:
+    return bool(COLUMN_TEXT.search(link.text)) or (
+        bool(COLUMN_URL.search(link.path)) and not ARTICLE_URL.search(link.path) and not is_attachment(link.url)
+    )
+
+
+def is_nav_link(link: Link) -> bool:
+    return bool(NAV_TEXT.search(link.text)) or (bool(NAV_URL.search(link.path)) and len(link.text) <= 12
+                                                 and not ARTICLE_URL.search(link.path))
+
+
+def is_year_column(link: Link) -> bool:
+    return bool(YEAR_COLUMN_TEXT.match(link.text)) and not is_attachment(link.url)
+
+
+def is_article_url(url: str) -> bool:
+    return bool(ARTICLE_URL.search(urlsplit(url).path)) and not is_attachment(url)
+
+
+def is_attachment(url: str) -> bool:
+    return bool(ATTACHMENT_EXT.search(urlsplit(url).path))
+
+
+def is_trap(url: str) -> bool:
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    if len(segments) > 12 or len(parts.query) > 300:
+        return True
+    # The same segment three times over is a relative-link loop.
+    if any(segments.count(s) >= 3 for s in set(segments)):
+        return True
+    return bool(TRAP_URL.search(parts.path + "?" + parts.query))

@@ -1,0 +1,129 @@
+"""Downloader middlewares: scope guard, Retry-After back-off, and repair of pages that lie about their encoding."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from urllib.parse import urlsplit
+
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request, Response, TextResponse
+
+from crawler.links import is_trap
+
+logger = logging.getLogger(__name__)
+
+
+class ScopeMiddleware:
+    """Last line of defence before the network: only the site's own hosts, never a trap URL.
+
+    robots.txt requests are let through (they are about the host itself)."""
+
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        spider = self.crawler.spider
+        host = urlsplit(request.url).hostname or ""
+        domains = getattr(spider, "allowed_domains", None) or []
+        if domains and not any(host == d or host.endswith("." + d) for d in domains):
+            self.crawler.stats.inc_value("nianbao/offsite_blocked")
+            raise IgnoreRequest(f"off-site: {request.url}")
+        if not request.url.endswith("/robots.txt") and is_trap(request.url):
+            self.crawler.stats.inc_value("nianbao/trap_blocked")
+            raise IgnoreRequest(f"trap-like URL: {request.url}")
+
+
+def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+class RetryAfterMiddleware:
+    """On 429/503 slow the whole host down: honour Retry-After (capped), else double the delay.
+
+    Runs before RetryMiddleware sees the response, so the retry it schedules waits for the new delay."""
+
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
+        self.max_wait = crawler.settings.getfloat("NIANBAO_RETRY_AFTER_MAX", 600.0)
+        self.max_delay = crawler.settings.getfloat("AUTOTHROTTLE_MAX_DELAY", 60.0)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if response.status not in (429, 503):
+            return response
+        slot_key = request.meta.get("download_slot")
+        slots = self.crawler.engine.downloader.slots if self.crawler.engine else {}
+        slot = slots.get(slot_key) if slot_key is not None else None
+        if slot is None:
+            return response
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        if wait is not None:
+            new_delay = min(wait, self.max_wait)
+        else:
+            new_delay = min(max(slot.delay * 2, 1.0), self.max_delay)
+        if new_delay > slot.delay:
+            logger.info("%s answered %s: waiting %.1f s between requests to %s", request.url, response.status,
+                        new_delay, slot_key)
+            slot.delay = new_delay
+        self.crawler.stats.inc_value("nianbao/backoff")
+        return response
+
+
+def _bad_chars(text: str) -> int:
+    return text.count("\ufffd")
+
+
+class EncodingRepairMiddleware:
+    """A page whose header claims UTF-8 (or nothing) while its bytes are GBK decodes to U+FFFD soup.
+
+    When the declared decoding fails on the bytes and gb18030 decodes them cleanly, re-label the response."""
+
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if not isinstance(response, TextResponse) or not response.body:
+            return response
+        encoding = (response.encoding or "").lower()
+        if encoding in ("gb18030", "gbk", "gb2312"):
+            return response
+        try:
+            response.body.decode(encoding or "utf-8")
+            return response
+        except (UnicodeDecodeError, LookupError):
+            pass
+        try:
+            response.body.decode("gb18030")
+        except UnicodeDecodeError:
+            return response
+        if _bad_chars(response.text) == 0:
+            return response
+        self.crawler.stats.inc_value("nianbao/encoding_repaired")
+        logger.info("%s declared %s but is GB18030/GBK: decoding as gb18030", response.url, encoding or "nothing")
+        return response.replace(encoding="gb18030")

@@ -1,0 +1,106 @@
+"""What an article page says about itself: title, publication date, source, site code (domain.md §6.5).
+
+Dates come from `<meta name="PubDate">`, the visible 发布时间/发布日期 line, or the URL — never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from parsel import Selector
+
+from crawler.recognise import normalise_title
+
+_DATE = r"((?:19|20)\d{2})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})"
+_VISIBLE_DATE = re.compile(r"(?:发布时间|发布日期|发文日期|成文日期|时间|日期)\s*[:：]\s*" + _DATE)
+_URL_DATE = re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_|/art/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})/")
+_SITE_CODE = re.compile(r"(?:政府)?网站标识码\s*[:：]?\s*([A-Za-z]{0,2}\d{8,10})")
+_TITLE_SUFFIX = re.compile(r"[_\-|—]+[^_\-|—]{2,40}$")
+CONTENT_SELECTORS = (
+    ".TRS_Editor", ".trs_editor", "#zoom", "#Zoom", ".Custom_UnionStyle", "#ivs_content", "#webeditorview",
+    ".article-content", ".xxgk_content", ".zw-content", "td.bt_content", "div.news_cont_d_wrap", ".content",
+)
+
+
+@dataclass
+class PageMeta:
+    title: str | None
+    published: str | None
+    source: str | None
+    site_code: str | None
+    column: str | None
+
+
+def meta_content(sel: Selector, name: str) -> str | None:
+    value = sel.xpath(
+        f"//meta[translate(@name,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz')='{name.lower()}']/@content"
+    ).get()
+    return value.strip() if value and value.strip() else None
+
+
+def page_title(sel: Selector) -> str | None:
+    """The article title: ArticleTitle meta, else the first heading, else <title> minus the site-name suffix."""
+    title = meta_content(sel, "ArticleTitle")
+    if title:
+        return normalise_title(title)
+    for xpath in ("//h1", "//*[contains(@class,'title')][self::h2 or self::div or self::p][1]", "//h2"):
+        text = " ".join(sel.xpath(xpath + "[1]//text()").getall())
+        if normalise_title(text):
+            return normalise_title(text)
+    raw = sel.xpath("//title/text()").get()
+    if raw:
+        return normalise_title(_TITLE_SUFFIX.sub("", raw.strip()))
+    return None
+
+
+def _iso(y: str, m: str, d: str) -> str | None:
+    try:
+        return date(int(y), int(m), int(d)).isoformat()
+    except ValueError:
+        return None
+
+
+def published_date(sel: Selector, url: str) -> str | None:
+    meta = meta_content(sel, "PubDate") or meta_content(sel, "firstpublishedtime")
+    if meta:
+        m = re.search(_DATE, meta)
+        if m and (found := _iso(*m.groups())):
+            return found
+    text = " ".join(sel.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]").getall())
+    m = _VISIBLE_DATE.search(text)
+    if m and (found := _iso(*m.groups())):
+        return found
+    m = _URL_DATE.search(url)
+    if m:
+        groups = [g for g in m.groups() if g]
+        return _iso(*groups[:3])
+    return None
+
+
+def site_code(sel: Selector) -> str | None:
+    code = meta_content(sel, "SiteIDCode")
+    if code:
+        return code
+    text = " ".join(sel.xpath("//body//text()[not(ancestor::script)]").getall()[-400:])
+    m = _SITE_CODE.search(text)
+    return m.group(1) if m else None
+
+
+def read_page_meta(sel: Selector, url: str) -> PageMeta:
+    return PageMeta(
+        title=page_title(sel),
+        published=published_date(sel, url),
+        source=meta_content(sel, "ContentSource"),
+        site_code=site_code(sel),
+        column=meta_content(sel, "ColumnName"),
+    )
+
+
+def content_text(sel: Selector) -> str:
+    for css in CONTENT_SELECTORS:
+        node = sel.css(css)
+        if node:
+            return normalise_title(" ".join(node[0].xpath(".//text()").getall()))
+    return normalise_title(" ".join(sel.xpath("//body//text()[not(ancestor::script)]").getall()))

@@ -1,0 +1,77 @@
+"""Recognising 年报 titles: is this a report, which agency, which data year (domain.md §6.4).
+
+The year in a report title is the DATA year (the year reported on); the report is published in year + 1.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_SPACE = re.compile(r"\s+")
+# "…政府信息公开工作年度报告", "…信息公开年度报告", "…政务公开工作年度报告", "…政府信息公开年报".
+_REPORT_WORDS = r"(?:政府|政务)?(?:信息)?公开(?:工作)?(?:年度)?(?:报告|年报)"
+_ORG_FIRST = re.compile(
+    r"^(?P<org>.{0,60}?)(?P<year>(?:19|20)\d{2})年(?:度)?(?:的)?(?P<rest>" + _REPORT_WORDS + r")"
+)
+_YEAR_FIRST = re.compile(
+    r"^(?P<year>(?:19|20)\d{2})年(?:度)?(?P<org>.{2,60}?)" + r"(?P<rest>" + _REPORT_WORDS + r")"
+)
+# Titles of companion posts and notices that quote a report title but are not one.
+_NOT_REPORT = re.compile(
+    r"解读|图解|图说|一图|读懂|问答|通知|通报|印发|编制|报送|征求|部署|培训|会议|座谈|"
+    r"工作要点|要点落实|的函|专栏|目录|指南|统计表$|附表$|H5|动漫|视频"
+)
+_SUFFIX = re.compile(r"[（(【\[](?:图片版|超链版|全文|修订|修订版|更正|正式版|文字版|PDF版|pdf版|附件)[）)】\]]")
+_LEADING_JUNK = re.compile(r"^[《“\"'【\[]+|[》”\"'】\]]+$")
+_ORG_TRAILING = re.compile(r"(?:关于|的)$")
+
+
+@dataclass(frozen=True)
+class ReportTitle:
+    """A title recognised as a 年报: agency may be None when the title does not name it."""
+
+    title: str
+    agency: str | None
+    year: int
+
+
+def normalise_title(text: str) -> str:
+    """NFKC, no whitespace at all (titles wrap anywhere), brackets unified."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = _SPACE.sub("", text)
+    return text.replace("(", "（").replace(")", "）")
+
+
+def recognise_title(text: str, max_year: int = 2100) -> ReportTitle | None:
+    """Return the agency and data year if `text` is the title of a 年报, else None."""
+    title = normalise_title(text)
+    if not title or len(title) > 120 or "公开" not in title:
+        return None
+    if not ("报告" in title or "年报" in title):
+        return None
+    if _NOT_REPORT.search(title):
+        return None
+    core = _SUFFIX.sub("", title)
+    core = _LEADING_JUNK.sub("", core)
+    for pattern in (_ORG_FIRST, _YEAR_FIRST):
+        m = pattern.match(core)
+        if not m:
+            continue
+        tail = core[m.end():]
+        # Anything substantial after the report words makes it something else ("…报告的说明").
+        if tail and not re.fullmatch(r"[（(].{0,12}[）)]|[。.]?", tail):
+            continue
+        year = int(m.group("year"))
+        if not 2000 <= year <= max_year:
+            return None
+        org = _ORG_TRAILING.sub("", m.group("org").strip(" ：:·-—_"))
+        if org.startswith("关于"):
+            return None
+        return ReportTitle(title=title, agency=org or None, year=year)
+    return None
+
+
+def is_report_title(text: str) -> bool:
+    return recognise_title(text) is not None

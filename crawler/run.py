@@ -1,0 +1,146 @@
+"""Run one crawl of several portals in one process: a Scrapy crawler per site, all at once.
+
+Each site gets its own crawler (its own downloader, so politeness is per portal), with the site's delay and
+concurrency layered on the project settings. After the reactor stops, each spider's summary is collected,
+printed by the caller and stored as a row of `runs`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+from scrapy.utils.project import get_project_settings
+
+from crawler.spiders.portal import PortalSpider
+from nianbao import __version__
+from nianbao.sites import SiteConfig
+from pipelines import database
+from pipelines.store import record_run
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    started: str
+    finished: str
+    summaries: list[dict[str, Any]]
+
+    @property
+    def ok(self) -> bool:
+        return all(s.get("column_found") or s.get("reports") for s in self.summaries)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def project_settings() -> Settings:
+    import os
+
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    return get_project_settings()
+
+
+def delay_settings(delay: float, jitter: float) -> dict[str, float]:
+    """Scrapy's jitter is symmetric; nianbao's delay is a floor. Centre Scrapy's range on delay*(1+jitter/2) so the
+    pause between two requests to a host lies in [delay, delay*(1+jitter)]."""
+    if delay <= 0:
+        return {"DOWNLOAD_DELAY": 0.0, "DOWNLOAD_DELAY_JITTER": 0.0, "AUTOTHROTTLE_START_DELAY": 0.0}
+    centre = delay * (1 + jitter / 2)
+    return {"DOWNLOAD_DELAY": centre, "DOWNLOAD_DELAY_JITTER": (jitter / 2) / (1 + jitter / 2),
+            "AUTOTHROTTLE_START_DELAY": centre}
+
+
+def site_settings(base: Settings, site: SiteConfig, data_dir: Path, run_id: str,
+                  overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    overrides = dict(overrides or {})
+    delay = overrides.pop("NIANBAO_DOWNLOAD_DELAY", None)
+    if delay is None:
+        delay = site.download_delay if site.download_delay is not None else base.getfloat("NIANBAO_DOWNLOAD_DELAY")
+    jitter = float(overrides.pop("NIANBAO_DELAY_JITTER", base.getfloat("NIANBAO_DELAY_JITTER")))
+    contact = overrides.pop("NIANBAO_CONTACT", None) or base.get("NIANBAO_CONTACT")
+    values: dict[str, Any] = {
+        "NIANBAO_DATA_DIR": str(data_dir),
+        "NIANBAO_CRAWL_ID": run_id,
+        "NIANBAO_SITE": site.key,
+        "USER_AGENT": f"nianbao/{__version__} (+https://github.com/nianbao/nianbao; {contact})",
+        "NIANBAO_DOWNLOAD_DELAY": delay,
+        **delay_settings(float(delay), jitter),
+    }
+    if site.concurrency:
+        values["CONCURRENT_REQUESTS_PER_DOMAIN"] = site.concurrency
+    values.update(overrides)
+    return values
+
+
+def setup_logging(data_dir: Path, run_id: str, quiet_console: bool) -> Path:
+    log_dir = data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / f"crawl-{run_id}.log"
+    fmt = logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s")
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    file_handler = logging.FileHandler(log_file, encoding="utf-8")
+    file_handler.setFormatter(fmt)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(fmt)
+    console.setLevel(logging.WARNING if quiet_console else logging.INFO)
+    root.addHandler(file_handler)
+    root.addHandler(console)
+    return log_file
+
+
+def run_crawl(sites: list[SiteConfig], data_dir: str | Path, overrides: dict[str, Any] | None = None) -> RunResult:
+    """Crawl `sites` once, storing WARCs and the database under `data_dir`. Blocks until done."""
+    data_dir = Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    run_id = new_run_id()
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    base = project_settings()
+    setup_logging(data_dir, run_id, quiet_console=sys.stderr.isatty())
+    process = CrawlerProcess(base, install_root_handler=False)
+    crawlers = []
+    for site in sites:
+        crawler = process.create_crawler(PortalSpider)
+        crawler.settings.setdict(site_settings(base, site, data_dir, run_id, overrides), priority="cmdline")
+        crawlers.append(crawler)
+        process.crawl(crawler, site=site)
+    process.start()
+    summaries = []
+    for site, crawler in zip(sites, crawlers, strict=True):
+        spider = getattr(crawler, "spider", None)
+        summary = spider.summary() if spider is not None else {
+            "site": site.key, "name": site.name, "column_found": False, "column_url": None, "list_pages": 0,
+            "reports": 0, "reports_by_year": {}, "attachments": 0, "other_pages": 0, "errors": 1,
+            "error_list": [{"url": "", "error": "the spider did not start"}],
+        }
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        summary["pages"] = int(stats.get("response_received_count", 0))
+        summary["finish_reason"] = stats.get("finish_reason")
+        summaries.append(summary)
+    finished = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    db = database.connect(data_dir)
+    record_run(db, run_id, started, finished, summaries)
+    db.close()
+    return RunResult(run_id, started, finished, summaries)
+
+
+def format_summary(result: RunResult) -> str:
+    lines = [f"Run {result.run_id}: {len(result.summaries)} site(s)"]
+    for s in result.summaries:
+        years = ", ".join(f"{y}: {n}" for y, n in sorted(s.get("reports_by_year", {}).items())) or "none"
+        lines.append(f"  {s['site']} {s['name']}")
+        lines.append(f"    年报 column: {s['column_url'] or 'NOT FOUND'}")
+        lines.append(f"    list pages {s['list_pages']}, pages fetched {s.get('pages', 0)}, "
+                     f"reports {s['reports']} (by data year: {years}), attachments {s['attachments']}, "
+                     f"other pages {s.get('other_pages', 0)}, errors {s['errors']}")
+        for err in s.get("error_list", [])[:5]:
+            lines.append(f"      error: {err.get('url')} {err.get('error')}")
+    return "\n".join(lines)

@@ -1,0 +1,78 @@
+"""Scrapy settings for nianbao: polite by default, as government portals deserve.
+
+Per-site values (delay, concurrency, data folder, crawl id) are layered on top of these by
+`crawler.run` for each site's crawler; see README.md for what each one means.
+"""
+
+from nianbao import __version__
+
+BOT_NAME = "nianbao"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Who we are: an identifying User-Agent with a contact address (NIANBAO_CONTACT overrides the address).
+NIANBAO_CONTACT = "nianbao@users.noreply.github.com"
+USER_AGENT = f"nianbao/{__version__} (+https://github.com/nianbao/nianbao; {NIANBAO_CONTACT})"
+
+# Politeness.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+# The delay users configure (NIANBAO_DOWNLOAD_DELAY, seconds) is a floor: crawler.run turns it into Scrapy's
+# DOWNLOAD_DELAY / DOWNLOAD_DELAY_JITTER so that the random jitter only ever lengthens the pause.
+NIANBAO_DOWNLOAD_DELAY = 2.0
+NIANBAO_DELAY_JITTER = 0.5
+DOWNLOAD_DELAY = 2.0
+DOWNLOAD_DELAY_JITTER = 0.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+# Back-off on 429/503 and Retry-After (crawler.middlewares.RetryAfterMiddleware).
+NIANBAO_RETRY_AFTER_MAX = 600.0
+
+# Robustness.
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOWNLOAD_TIMEOUT = 60
+DOWNLOAD_MAXSIZE = 200 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 50 * 1024 * 1024
+DOWNLOAD_FAIL_ON_DATALOSS = False
+REDIRECT_MAX_TIMES = 10
+# Archive-friendly encodings: only what replay tools are tested with (see archive/).
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
+    "Accept-Encoding": "gzip, deflate",
+}
+
+# Scope and trap bounds.
+DEPTH_LIMIT = 16
+URLLENGTH_LIMIT = 1024
+NIANBAO_MAX_PAGES_PER_SITE = 20000
+NIANBAO_NAV_DEPTH = 4
+
+# Never expose a control surface on a crawling machine.
+REMOTE_CONTROL_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+COOKIES_ENABLED = True
+HTTPCACHE_ENABLED = False
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.ScopeMiddleware": 50,
+    "crawler.middlewares.RetryAfterMiddleware": 540,
+    "crawler.middlewares.EncodingRepairMiddleware": 950,
+}
+EXTENSIONS = {
+    "archive.capture.WarcCapture": 0,
+    "crawler.progress.ProgressLine": 10,
+}
+ITEM_PIPELINES = {
+    "pipelines.store.StoreDiscoveries": 300,
+}
+
+NIANBAO_DATA_DIR = "data"
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"

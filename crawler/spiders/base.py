@@ -1,0 +1,269 @@
+"""The shared crawling logic: from a portal's home page (or its 年报 column) to every report and attachment.
+
+1. Navigation: follow links named like 政务公开 / 政府信息公开 (a small depth budget) until a link named like the
+   年报 column (政府信息公开年报, zfxxgknb, ndbg, …).
+2. Columns: list entries and further list pages, by the CMS family's list walker (crawler/cms/), plus year
+   sub-columns.
+3. Articles: the page's own title decides whether it is a report (crawler/recognise.py); its attachments are fetched.
+
+Per-portal spiders only configure this (name, start URLs, CMS family, selectors, politeness): see
+crawler/spiders/portal.py and nianbao/sites.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from parsel import Selector
+from scrapy.http import FormRequest, Request, Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.cms import detect_cms, walkers_for
+from crawler.cms.base import ListWalker, page_links
+from crawler.items import OtherPage, ReportAttachment, ReportPage
+from crawler.links import (
+    COLUMN_TEXT,
+    COLUMN_URL,
+    Link,
+    is_article_url,
+    is_attachment,
+    is_column_link,
+    is_nav_link,
+    is_trap,
+    is_year_column,
+    links_from_html,
+)
+from crawler.pagemeta import content_text, read_page_meta
+from crawler.recognise import recognise_title
+
+_GENERIC_SOURCES = {"本网", "本站", "网站", "原创", "本网站", "未知"}
+
+
+class AnnualReportSpider(scrapy.Spider):
+    """Crawl one portal for its 年报. Subclasses (or the sites registry) set the class attributes below."""
+
+    name = "annual_reports"
+    site_key: str = ""
+    site_name: str = ""
+    site_code: str | None = None
+    cms: str | None = None
+    nav_depth_budget = 4
+    max_pages = 20000
+    # Optional CSS selectors: "entries" (list entry links of a column page), "content" (article body).
+    selectors: dict[str, str] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.walkers: list[ListWalker] = walkers_for(self.cms)
+        self.columns: list[str] = []
+        self.list_pages: set[str] = set()
+        self.reports_by_year: Counter[int] = Counter()
+        self.report_urls: set[str] = set()
+        self.attachment_urls: set[str] = set()
+        self.other_pages = 0
+        self.errors: list[dict[str, str]] = []
+        self.requested = 0
+        self.detected_cms: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.nav_depth_budget = crawler.settings.getint("NIANBAO_NAV_DEPTH", spider.nav_depth_budget)
+        spider.max_pages = crawler.settings.getint("NIANBAO_MAX_PAGES_PER_SITE", spider.max_pages)
+        return spider
+
+    # ------------------------------------------------------------------ requests
+    async def start(self) -> AsyncIterator[Request]:
+        for url in self.start_urls:
+            yield self.make_request(url, role="start", depth=0)
+
+    def make_request(self, url: str, role: str, depth: int = 0, method: str = "GET",
+                     formdata: dict[str, str] | None = None, **extra: Any) -> Request:
+        meta = {"role": role, "nav_depth": depth, **extra}
+        if method == "POST":
+            return FormRequest(url, formdata=formdata or {}, meta=meta, callback=self.parse, errback=self.on_error)
+        return Request(url, meta=meta, callback=self.parse, errback=self.on_error)
+
+    def follow(self, url: str, role: str, depth: int = 0, **extra: Any) -> Iterable[Request]:
+        if is_trap(url) or self.requested >= self.max_pages:
+            return []
+        self.requested += 1
+        return [self.make_request(url, role, depth, **extra)]
+
+    # ------------------------------------------------------------------ dispatch
+    def parse(self, response: Response, **kwargs: Any):
+        role = response.meta.get("role", "start")
+        if role == "attachment" or not isinstance(response, TextResponse):
+            yield from self.parse_attachment(response)
+            return
+        if self.detected_cms is None:
+            self.detected_cms = detect_cms(response)
+        if role in ("start", "nav"):
+            yield from self.parse_nav(response)
+        elif role in ("column", "list"):
+            yield from self.parse_column(response)
+        elif role == "article":
+            yield from self.parse_article(response)
+
+    # ------------------------------------------------------------------ navigation
+    def parse_nav(self, response: TextResponse):
+        links = page_links(response)
+        if self.looks_like_column(response, links):
+            yield from self.parse_column(response)
+        depth = response.meta.get("nav_depth", 0)
+        for link in links:
+            if is_column_link(link):
+                yield from self.follow(link.url, "column", depth + 1)
+            elif (title := recognise_title(link.text)) is not None:
+                yield from self.follow_entry(link, response, title)
+            elif is_nav_link(link) and depth < self.nav_depth_budget:
+                yield from self.follow(link.url, "nav", depth + 1)
+
+    def looks_like_column(self, response: TextResponse, links: list[Link]) -> bool:
+        sel = Selector(text=response.text)
+        column_name = sel.xpath("//meta[@name='ColumnName']/@content").get() or ""
+        if COLUMN_TEXT.search(column_name.strip()) or COLUMN_URL.search(urlsplit(response.url).path):
+            return True
+        return sum(1 for link in links if not link.in_chrome and recognise_title(link.text)) >= 3
+
+    # ------------------------------------------------------------------ columns
+    def parse_column(self, response: TextResponse):
+        if not self.columns or response.meta.get("role") == "column":
+            if response.url not in self.columns:
+                self.columns.append(response.url)
+        self.list_pages.add(response.url)
+        depth = response.meta.get("nav_depth", 0)
+        for link in self.column_entries(response):
+            title = recognise_title(link.text)
+            if title is not None:
+                yield from self.follow_entry(link, response, title)
+            elif is_year_column(link) or (is_column_link(link) and not link.in_chrome):
+                yield from self.follow(link.url, "column", depth + 1)
+            elif is_article_url(link.url) and not link.in_chrome and self.same_site(link.url):
+                yield from self.follow(link.url, "article", depth + 1)
+        for walker in self.walkers:
+            for page in walker.pages(response):
+                if page.url in self.list_pages:
+                    continue
+                yield from self.follow_page(page, depth + 1)
+
+    def column_entries(self, response: TextResponse) -> list[Link]:
+        seen: dict[str, Link] = {}
+        if self.selectors.get("entries"):
+            fragment = "".join(Selector(text=response.text).css(self.selectors["entries"]).getall())
+            return links_from_html(fragment, response.url)
+        for walker in self.walkers:
+            for link in walker.entries(response):
+                seen.setdefault(link.url, link)
+        return list(seen.values())
+
+    def follow_page(self, page, depth: int) -> Iterable[Request]:
+        if is_trap(page.url) or self.requested >= self.max_pages:
+            return []
+        self.requested += 1
+        return [self.make_request(page.url, "list", depth, method=page.method, formdata=page.formdata,
+                                  nianbao_form=page.formdata)]
+
+    def follow_entry(self, link: Link, response: Response, title) -> Iterable[Request | ReportPage]:
+        if is_attachment(link.url):
+            # A report published only as a file, listed directly in the column.
+            if link.url not in self.report_urls:
+                self.report_urls.add(link.url)
+                self.reports_by_year[title.year] += 1
+                yield ReportPage(
+                    site=self.site_key, url=link.url, title=title.title,
+                    agency=title.agency or self.site_name, year=title.year, published=None,
+                    format=urlsplit(link.url).path.rsplit(".", 1)[-1].lower(), attachments=[link.url],
+                    column_url=self.columns[0] if self.columns else None, site_code=self.site_code,
+                    agency_from="title" if title.agency else "site",
+                )
+            yield from self.follow(link.url, "attachment", report_url=link.url, label=link.text)
+        else:
+            yield from self.follow(link.url, "article", response.meta.get("nav_depth", 0) + 1, link_text=link.text)
+
+    # ------------------------------------------------------------------ articles
+    def parse_article(self, response: TextResponse):
+        sel = Selector(text=response.text)
+        meta = read_page_meta(sel, response.url)
+        title = recognise_title(meta.title or "") or recognise_title(response.meta.get("link_text", ""))
+        if title is None:
+            self.other_pages += 1
+            yield OtherPage(site=self.site_key, url=response.url, title=meta.title, reason="title is not a 年报")
+            return
+        agency, agency_from = title.agency, "title"
+        if not agency and meta.source and meta.source not in _GENERIC_SOURCES:
+            agency, agency_from = meta.source, "ContentSource"
+        if not agency:
+            agency, agency_from = self.site_name, "site"
+        attachments = [
+            link.url for link in page_links(response)
+            if is_attachment(link.url) and not link.in_chrome and self.same_site(link.url)
+        ]
+        body = content_text(sel)
+        fmt = "attachment" if attachments and len(body) < 300 else "html"
+        if response.url not in self.report_urls:
+            self.report_urls.add(response.url)
+            self.reports_by_year[title.year] += 1
+        yield ReportPage(
+            site=self.site_key, url=response.url, title=title.title, agency=agency, year=title.year,
+            published=meta.published, format=fmt, attachments=attachments,
+            column_url=self.columns[0] if self.columns else None,
+            site_code=meta.site_code or self.site_code, agency_from=agency_from,
+        )
+        labels = {link.url: link.text for link in page_links(response)}
+        for url in attachments:
+            yield from self.follow(url, "attachment", report_url=response.url, label=labels.get(url, ""))
+
+    def parse_attachment(self, response: Response):
+        report_url = response.meta.get("report_url")
+        if report_url is None:
+            return
+        self.attachment_urls.add(response.url)
+        content_type = response.headers.get("Content-Type")
+        yield ReportAttachment(
+            site=self.site_key, url=response.url, report_url=report_url, label=response.meta.get("label", ""),
+            content_type=content_type.decode("latin-1") if content_type else None,
+            size=len(response.body), sha256=hashlib.sha256(response.body).hexdigest(),
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def same_site(self, url: str) -> bool:
+        host = urlsplit(url).hostname or ""
+        domains = getattr(self, "allowed_domains", None) or []
+        return not domains or any(host == d or host.endswith("." + d) for d in domains)
+
+    def on_error(self, failure: Failure) -> None:
+        request = failure.request
+        if failure.check(HttpError):
+            reason = f"HTTP {failure.value.response.status}"
+        else:
+            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"[:300]
+        self.errors.append({"url": request.url, "role": request.meta.get("role", ""), "error": reason})
+        self.logger.warning("fetch failed: %s (%s)", request.url, reason)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "site": self.site_key,
+            "name": self.site_name,
+            "column_found": bool(self.columns),
+            "column_url": self.columns[0] if self.columns else None,
+            "columns": self.columns,
+            "cms": self.cms or self.detected_cms,
+            "list_pages": len(self.list_pages),
+            "reports": len(self.report_urls),
+            "reports_by_year": dict(sorted(self.reports_by_year.items())),
+            "attachments": len(self.attachment_urls),
+            "other_pages": self.other_pages,
+            "errors": len(self.errors),
+            "error_list": self.errors[:50],
+        }
+
+    def closed(self, reason: str) -> None:
+        self.crawler.stats.set_value("nianbao/summary", self.summary())
+        self.crawler.stats.set_value("nianbao/finish_reason", reason)

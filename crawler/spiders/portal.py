@@ -1,0 +1,30 @@
+"""The spider of one portal of the sites registry: configuration only, the logic lives in the shared base.
+
+`nianbao crawl` instantiates it once per site entry (nianbao/sites.py); from Scrapy it runs as
+`scrapy crawl portal -a site=xicheng [-a sites=FILE]`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawler.spiders.base import AnnualReportSpider
+from nianbao.sites import SiteConfig, load_sites
+
+
+class PortalSpider(AnnualReportSpider):
+    name = "portal"
+
+    def __init__(self, site: SiteConfig | str | None = None, sites: str | None = None, **kwargs: Any) -> None:
+        if isinstance(site, str) or site is None:
+            registry = load_sites(sites)
+            site = registry[site] if site else next(iter(registry.values()))
+        self.site = site
+        self.site_key = site.key
+        self.site_name = site.name
+        self.site_code = site.site_code
+        self.cms = site.cms
+        self.start_urls = list(site.start_urls)
+        self.allowed_domains = list(site.allowed_domains)
+        self.selectors = dict(site.selectors)
+        super().__init__(**kwargs)

@@ -1,0 +1,5 @@
+import sys
+
+from nianbao.cli import main
+
+sys.exit(main())

@@ -1,0 +1,149 @@
+"""The sites registry: a YAML file of portals to crawl.
+
+A site needs only `name` and `start_urls`; everything else is optional:
+
+    sites:
+      - name: 北京市西城区人民政府
+        start_urls: [https://www.bjxch.gov.cn/]
+        key: xicheng                  # short id; default: derived from the first start URL's host
+        site_code: "1101020002"       # 政府网站标识码
+        region: 北京市西城区
+        allowed_domains: [www.bjxch.gov.cn]   # default: the hosts of start_urls
+        cms: trs                      # trs | hanweb | generic; default: detected from the pages
+        selectors: {entries: "ul.list a", content: "div.TRS_Editor"}
+        download_delay: 2             # seconds between requests to one host (a floor; jitter only adds)
+        concurrency: 1                # requests in flight per host
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+KNOWN_KEYS = {
+    "name", "key", "start_urls", "site_code", "region", "allowed_domains", "cms", "selectors",
+    "download_delay", "concurrency", "notes",
+}
+CMS_FAMILIES = {"trs", "hanweb", "generic"}
+_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
+
+
+class SitesError(ValueError):
+    """The sites file is invalid; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    name: str
+    key: str
+    start_urls: tuple[str, ...]
+    allowed_domains: tuple[str, ...]
+    site_code: str | None = None
+    region: str | None = None
+    cms: str | None = None
+    selectors: dict[str, str] = field(default_factory=dict)
+    download_delay: float | None = None
+    concurrency: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "key": self.key, "start_urls": list(self.start_urls),
+                               "allowed_domains": list(self.allowed_domains)}
+        for attr in ("site_code", "region", "cms", "download_delay", "concurrency"):
+            if getattr(self, attr) is not None:
+                out[attr] = getattr(self, attr)
+        if self.selectors:
+            out["selectors"] = dict(self.selectors)
+        return out
+
+
+def bundled_sites_path() -> Path:
+    return Path(str(resources.files("nianbao") / "data" / "sites.yaml"))
+
+
+def _key_from_url(url: str) -> str:
+    host = (urlsplit(url).hostname or "site").lower()
+    parts = [p for p in host.split(".") if p not in {"www", "gov", "cn", "com", "org", "net"}]
+    return re.sub(r"[^a-z0-9_-]", "-", "-".join(parts) or host)[:40] or "site"
+
+
+def parse_site(entry: Any, where: str) -> SiteConfig:
+    if not isinstance(entry, dict):
+        raise SitesError(f"{where}: a site must be a mapping with at least name and start_urls")
+    unknown = set(entry) - KNOWN_KEYS
+    if unknown:
+        raise SitesError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(KNOWN_KEYS))}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise SitesError(f"{where}: `name` is required (the portal's name, e.g. 北京市西城区人民政府)")
+    starts = entry.get("start_urls")
+    if isinstance(starts, str):
+        starts = [starts]
+    if not isinstance(starts, list) or not starts:
+        raise SitesError(f"{where} ({name}): `start_urls` is required: a list of http(s) URLs")
+    for url in starts:
+        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+            raise SitesError(f"{where} ({name}): start URL {url!r} is not an http(s) URL")
+    key = entry.get("key") or _key_from_url(starts[0])
+    if not isinstance(key, str) or not _KEY.match(key):
+        raise SitesError(f"{where} ({name}): `key` {key!r} must be lowercase letters, digits, - or _")
+    domains = entry.get("allowed_domains") or sorted({urlsplit(u).hostname for u in starts})
+    if not isinstance(domains, list) or not all(isinstance(d, str) and "/" not in d for d in domains):
+        raise SitesError(f"{where} ({name}): `allowed_domains` must be a list of host names (no scheme, no path)")
+    cms = entry.get("cms")
+    if cms is not None and cms not in CMS_FAMILIES:
+        raise SitesError(f"{where} ({name}): `cms` must be one of {', '.join(sorted(CMS_FAMILIES))}, not {cms!r}")
+    selectors = entry.get("selectors") or {}
+    if not isinstance(selectors, dict) or not all(isinstance(v, str) for v in selectors.values()):
+        raise SitesError(f"{where} ({name}): `selectors` must map names (entries, content) to CSS selectors")
+    delay = entry.get("download_delay")
+    if delay is not None and (not isinstance(delay, int | float) or delay < 0):
+        raise SitesError(f"{where} ({name}): `download_delay` must be a number of seconds >= 0")
+    conc = entry.get("concurrency")
+    if conc is not None and (not isinstance(conc, int) or conc < 1):
+        raise SitesError(f"{where} ({name}): `concurrency` must be a whole number >= 1")
+    code = entry.get("site_code")
+    return SiteConfig(
+        name=name.strip(), key=key, start_urls=tuple(starts), allowed_domains=tuple(domains),
+        site_code=str(code) if code is not None else None, region=entry.get("region"), cms=cms,
+        selectors=dict(selectors), download_delay=float(delay) if delay is not None else None, concurrency=conc,
+    )
+
+
+def parse_sites(data: Any, source: str = "sites file") -> dict[str, SiteConfig]:
+    if isinstance(data, dict):
+        data = data.get("sites")
+    if not isinstance(data, list):
+        raise SitesError(f"{source}: expected a list of sites under a top-level `sites:` key")
+    out: dict[str, SiteConfig] = {}
+    for i, entry in enumerate(data, 1):
+        site = parse_site(entry, f"{source}: site #{i}")
+        if site.key in out:
+            raise SitesError(f"{source}: site #{i} ({site.name}): key {site.key!r} is used twice; set `key:`")
+        out[site.key] = site
+    return out
+
+
+def load_sites(path: str | Path | None = None) -> dict[str, SiteConfig]:
+    """Read and validate a sites file (the bundled one when `path` is None)."""
+    path = Path(path) if path else bundled_sites_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SitesError(f"cannot read sites file {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SitesError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_sites(data, str(path))
+
+
+def write_sites(sites: list[SiteConfig], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"sites": [s.as_dict() for s in sites]}, allow_unicode=True, sort_keys=False),
+                    encoding="utf-8")

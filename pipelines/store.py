@@ -1,0 +1,137 @@
+"""Store what the spiders find: reports, their pages and attachments, and non-report pages of the columns."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from crawler.items import OtherPage, ReportAttachment, ReportPage
+from pipelines import database
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class StoreDiscoveries:
+    """Upserts each item in one transaction; first_seen is kept, last_seen moves."""
+
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
+        self.data_dir = crawler.settings.get("NIANBAO_DATA_DIR", "data")
+        self.db = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.db = database.connect(self.data_dir)
+        spider = self.crawler.spider
+        site = getattr(spider, "site", None)
+        if site is not None:
+            upsert_site(self.db, site.key, site.name, site.site_code, site.region, list(site.start_urls))
+
+    def close_spider(self) -> None:
+        spider = self.crawler.spider
+        if self.db is not None and getattr(spider, "site_key", None):
+            summary = spider.summary()
+            with self.db.conn:
+                self.db.execute(
+                    "UPDATE sites SET column_url = coalesce(?, column_url), cms = coalesce(?, cms), "
+                    "last_crawled = ? WHERE key = ?",
+                    [summary["column_url"], summary["cms"], now_iso(), spider.site_key],
+                )
+            self.db.close()
+
+    def process_item(self, item):
+        if isinstance(item, ReportPage):
+            store_report(self.db, item)
+        elif isinstance(item, ReportAttachment):
+            store_attachment(self.db, item)
+        elif isinstance(item, OtherPage):
+            store_other(self.db, item)
+        return item
+
+
+def upsert_site(db, key: str, name: str, site_code: str | None, region: str | None, start_urls: list[str]) -> None:
+    import json
+
+    with db.conn:
+        db.execute(
+            "INSERT INTO sites (key, name, site_code, region, start_urls, first_seen) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET name = excluded.name, site_code = coalesce(excluded.site_code, site_code), "
+            "region = coalesce(excluded.region, region), start_urls = excluded.start_urls",
+            [key, name, site_code, region, json.dumps(start_urls, ensure_ascii=False), now_iso()],
+        )
+
+
+def store_report(db, item: ReportPage) -> int:
+    seen = now_iso()
+    with db.conn:
+        db.execute(
+            "INSERT INTO reports (site, agency, year, title, url, format, published, site_code, agency_from, "
+            "first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(site, agency, year) DO UPDATE SET title = excluded.title, "
+            "url = CASE WHEN reports.format = 'html' AND excluded.format != 'html' THEN reports.url ELSE excluded.url END, "
+            "format = CASE WHEN reports.format = 'html' THEN 'html' ELSE excluded.format END, "
+            "published = coalesce(excluded.published, published), "
+            "site_code = coalesce(excluded.site_code, site_code), last_seen = excluded.last_seen",
+            [item.site, item.agency, item.year, item.title, item.url, item.format, item.published, item.site_code,
+             item.agency_from, seen, seen],
+        )
+        report_id = db.execute(
+            "SELECT id FROM reports WHERE site = ? AND agency = ? AND year = ?", [item.site, item.agency, item.year]
+        ).fetchone()[0]
+        kind = "report" if item.format in ("html", "attachment") else "attachment"
+        _upsert_page(db, item.url, item.site, kind, report_id, item.title, None, seen)
+        for url in item.attachments:
+            _upsert_page(db, url, item.site, "attachment", report_id, None, None, seen)
+    return report_id
+
+
+def store_attachment(db, item: ReportAttachment) -> None:
+    seen = now_iso()
+    with db.conn:
+        row = db.execute("SELECT report_id FROM pages WHERE url = ?", [item.report_url]).fetchone()
+        _upsert_page(db, item.url, item.site, "attachment", row[0] if row else None, None, item.label, seen)
+        db.execute("UPDATE pages SET content_type = ?, size = ?, sha256 = ? WHERE url = ?",
+                   [item.content_type, item.size, item.sha256, item.url])
+
+
+def store_other(db, item: OtherPage) -> None:
+    seen = now_iso()
+    with db.conn:
+        _upsert_page(db, item.url, item.site, "other", None, item.title, item.reason, seen)
+
+
+def _upsert_page(db, url, site, kind, report_id, title, label, seen) -> None:
+    db.execute(
+        "INSERT INTO pages (url, site, kind, report_id, title, label, first_seen, last_seen) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET "
+        "kind = CASE WHEN pages.kind = 'report' THEN 'report' ELSE excluded.kind END, "
+        "report_id = coalesce(excluded.report_id, report_id), title = coalesce(excluded.title, title), "
+        "label = coalesce(excluded.label, label), last_seen = excluded.last_seen",
+        [url, site, kind, report_id, title, label, seen, seen],
+    )
+
+
+def record_run(db, run_id: str, started: str, finished: str, summaries: list[dict]) -> None:
+    import json
+
+    with db.conn:
+        db["runs"].upsert(
+            {
+                "id": run_id, "started": started, "finished": finished,
+                "sites": json.dumps([s["site"] for s in summaries], ensure_ascii=False),
+                "pages": sum(s.get("pages", 0) for s in summaries),
+                "reports": sum(s["reports"] for s in summaries),
+                "attachments": sum(s["attachments"] for s in summaries),
+                "errors": sum(s["errors"] for s in summaries),
+                "summary": json.dumps(summaries, ensure_ascii=False),
+            },
+            pk="id",
+        )
+
+
+__all__ = ["StoreDiscoveries", "record_run", "store_report", "asdict"]
