@@ -1,0 +1,1 @@
+"""Report content of the demo portal: data model, real seed reports, synthetic generator, table grids."""
