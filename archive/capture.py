@@ -1,0 +1,168 @@
+"""Scrapy extension writing every HTTP exchange of a crawl to WARC files and indexing each record in SQLite.
+
+Capture happens at `response_downloaded`: right after the download handler and before any downloader
+middleware, so the body is still content-encoded as sent, and the request has been through all middlewares.
+Fetches that end without a response are recorded as a `metadata` record plus an `error` row.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import StopDownload
+from scrapy.http import Response
+
+from archive import index
+from archive.records import (
+    exchange_from_scrapy,
+    exchange_records,
+    metadata_record,
+    new_record_id,
+    target_uri,
+    warc_fields_bytes,
+)
+from archive.rows import FETCH_ERROR_FIELD, error_row, row_for_record
+from archive.writer import DEFAULT_MAX_SIZE, WarcFileWriter, Written
+
+log = logging.getLogger(__name__)
+
+RECONSTRUCTION_NOTE = (
+    "HTTP heads rebuilt from Scrapy objects: header names title-cased, reason phrase from the status code, "
+    "Transfer-Encoding/Connection/Keep-Alive not visible to Scrapy, Content-Length set to the stored body "
+    "(original in X-Archive-Orig-Content-Length); header values and bodies are the bytes received"
+)
+
+
+def warc_date(moment: datetime | None = None) -> str:
+    """WARC/1.1 date with microseconds (fixed width, so strings sort in time order)."""
+    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class WarcCapture:
+    """Enable with `EXTENSIONS = {"archive.capture.WarcCapture": 0}`.
+
+    Settings: NIANBAO_DATA_DIR, WARC_PREFIX, WARC_MAX_SIZE, WARC_OPERATOR, NIANBAO_CRAWL_ID, USER_AGENT,
+    ROBOTSTXT_OBEY.
+    """
+
+    def __init__(self, crawler: Crawler):
+        settings = crawler.settings
+        self.data_dir = Path(settings.get("NIANBAO_DATA_DIR") or "data")
+        self.crawl_id: str = settings.get("NIANBAO_CRAWL_ID") or datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        self.prefix: str = settings.get("WARC_PREFIX") or "nianbao"
+        self.max_size: int = settings.getint("WARC_MAX_SIZE", DEFAULT_MAX_SIZE)
+        self.warcinfo = {
+            "software": (
+                f"nianbao/{_version('nianbao')} Scrapy/{_version('scrapy')} warcio/{_version('warcio')}"
+            ),
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+            "operator": settings.get("WARC_OPERATOR") or "",
+            "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+            "http-header-user-agent": settings.get("USER_AGENT") or "",
+            "isPartOf": self.crawl_id,
+            "crawl-id": self.crawl_id,
+            "description": RECONSTRUCTION_NOTE,
+        }
+        self.writer: WarcFileWriter | None = None
+        self.db = None
+        self._answered: set[int] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcCapture:
+        ext = cls(crawler)
+        # Bound methods of an extension that lives as long as the crawler (signals keep weak references).
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
+        crawler.signals.connect(ext.request_left_downloader, signal=signals.request_left_downloader)
+        return ext
+
+    def _ensure_open(self) -> WarcFileWriter:
+        if self.writer is None:
+            self.db = index.open_db(self.data_dir / "nianbao.db")
+            self.writer = WarcFileWriter(self.data_dir / "warc", self.prefix, self.max_size, self.warcinfo)
+            for path in self.writer.salvaged:
+                log.warning("salvaged unfinished WARC %s; run `reindex` to index its records", path.name)
+        return self.writer
+
+    def spider_opened(self, spider: Spider) -> None:
+        self._ensure_open()
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+    def _index(self, written: list[Written], payloads: dict[str, bytes]) -> None:
+        rows = []
+        for w in written:
+            rec_id = w.record.rec_headers.get_header("WARC-Record-ID")
+            row = row_for_record(
+                w.record.rec_headers,
+                w.record.http_headers,
+                payloads.get(rec_id, b""),
+                crawl_id=self.crawl_id,
+                warc_file=w.warc_file,
+                offset=w.offset,
+                length=w.length,
+            )
+            rows.append(row)
+            extra = error_row(row)
+            if extra:
+                rows.append(extra)
+        index.write_rows(self.db, rows)
+
+    def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
+        self._answered.add(id(request))
+        self.write_exchange(request, response)
+
+    def write_exchange(self, request: Request, response: Response) -> list[Written]:
+        """Write the response record then its request record; index both."""
+        writer = self._ensure_open()
+        ex = exchange_from_scrapy(request, response, warc_date())
+        written = writer.write_group(lambda info_id: list(exchange_records(ex, info_id)))
+        self._index(written, {ex.response_id: ex.response_body, ex.request_id: ex.request_body})
+        return written
+
+    def request_left_downloader(self, request: Request, spider: Spider) -> None:
+        if id(request) in self._answered:
+            self._answered.discard(id(request))
+            return
+        # Sent from the downloader's `finally` while the download exception propagates, so exc_info has it.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, StopDownload) and getattr(exc, "response", None) is not None:
+            self.write_exchange(request, exc.response)  # StopDownload(fail=True): the partial response exists
+            return
+        self.write_failure(request, exc)
+
+    def write_failure(self, request: Request, exc: BaseException | None) -> list[Written]:
+        """Record a fetch that got no HTTP response: a metadata record and an `error` row."""
+        writer = self._ensure_open()
+        message = f"{type(exc).__name__}: {exc}" if exc is not None else "no response (cause not reported)"
+        fields: dict[str, Any] = {FETCH_ERROR_FIELD: message, "method": request.method}
+        if request.meta.get("download_latency") is not None:
+            fields["download-latency"] = f"{request.meta['download_latency']:.3f}"
+        url, date, record_id = target_uri(request), warc_date(), new_record_id()
+        body = warc_fields_bytes(fields)
+        written = writer.write_group(lambda info_id: [metadata_record(url, date, body, info_id, record_id)])
+        self._index(written, {record_id: body})
+        log.info("fetch failed, recorded: %s %s", url, message)
+        return written
+

@@ -1,0 +1,85 @@
+"""The `captures` table: one row per WARC record (plus `error` rows for fetches that got no response)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+TABLE = "captures"
+
+COLUMNS: dict[str, type] = {
+    "id": str,
+    "crawl_id": str,
+    "warc_file": str,
+    "offset": int,
+    "length": int,
+    "record_type": str,
+    "url": str,
+    "timestamp": str,
+    "status": int,
+    "reason": str,
+    "mime": str,
+    "payload_digest": str,
+    "block_digest": str,
+    "refers_to": str,
+    "concurrent_to": str,
+    "decoded_sha256": str,
+    "content_length": int,
+    "truncated": str,
+    "error": str,
+}
+
+
+def open_db(path: Path) -> sqlite_utils.Database:
+    """Open (creating) the SQLite file in WAL mode with the `captures` table ready."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    db.enable_wal()
+    ensure_schema(db)
+    return db
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create the `captures` table and its indexes if missing."""
+    table = db[TABLE]
+    if not table.exists():
+        table.create(COLUMNS, pk="id", not_null={"record_type"})
+    table.create_index(["url", "timestamp"], if_not_exists=True)
+    table.create_index(["warc_file", "offset"], if_not_exists=True)
+    table.create_index(["decoded_sha256"], if_not_exists=True)
+
+
+def write_rows(db: sqlite_utils.Database, rows: Iterable[dict[str, Any]]) -> None:
+    """Insert rows in one transaction, replacing rows with the same record id (reindex is idempotent)."""
+    rows = list(rows)
+    if rows:
+        with db.conn:
+            db[TABLE].insert_all(rows, pk="id", replace=True)
+
+
+def _normalise_at(at: str) -> str:
+    """Accept `YYYYMMDDhhmmss` (any prefix, e.g. `2024`) or ISO; return the latest ISO instant it covers."""
+    digits = re.sub(r"\D", "", at)[:20]
+    if len(digits) < 4:
+        raise ValueError(f"unrecognised timestamp: {at!r}")
+    d = digits + "99991231235959999999"[len(digits):]
+    return f"{d[0:4]}-{d[4:6]}-{d[6:8]}T{d[8:10]}:{d[10:12]}:{d[12:14]}.{d[14:20]}Z"
+
+
+def latest_capture(db: sqlite_utils.Database, url: str, at: str | None = None) -> dict[str, Any] | None:
+    """The most recent response/revisit row for `url`, at or before `at` when given, else None.
+
+    `at` is `YYYYMMDDhhmmss` (a prefix like `2024` means the end of that period) or an ISO timestamp.
+    """
+    sql = f"select * from {TABLE} where url = ? and record_type in ('response', 'revisit')"
+    params: list[Any] = [url]
+    if at:
+        sql += " and timestamp <= ?"
+        params.append(_normalise_at(at))
+    sql += " order by timestamp desc, rowid desc limit 1"
+    rows = list(db.query(sql, params))
+    return rows[0] if rows else None
