@@ -59,7 +59,7 @@ def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> 
 class RetryAfterMiddleware:
     """On 429/503 slow the whole host down: honour Retry-After (capped), else double the delay.
 
-    Runs before RetryMiddleware sees the response, so the retry it schedules waits for the new delay."""
+    Sits outside RetryMiddleware (560 > 550) so it sees the response first, so the retry it schedules waits for the new delay."""
 
     def __init__(self, crawler) -> None:
         self.crawler = crawler

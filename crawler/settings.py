@@ -62,7 +62,7 @@ HTTPCACHE_ENABLED = False
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ScopeMiddleware": 50,
-    "crawler.middlewares.RetryAfterMiddleware": 540,
+    "crawler.middlewares.RetryAfterMiddleware": 560,
     "crawler.middlewares.EncodingRepairMiddleware": 950,
 }
 EXTENSIONS = {

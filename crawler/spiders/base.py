@@ -114,10 +114,15 @@ class AnnualReportSpider(scrapy.Spider):
     # ------------------------------------------------------------------ navigation
     def parse_nav(self, response: TextResponse):
         links = page_links(response)
+        followed: set[str] = set()
         if self.looks_like_column(response, links):
-            yield from self.parse_column(response)
+            for request in self.parse_column(response):
+                followed.add(getattr(request, "url", ""))
+                yield request
         depth = response.meta.get("nav_depth", 0)
         for link in links:
+            if link.url in followed:
+                continue
             if is_column_link(link):
                 yield from self.follow(link.url, "column", depth + 1)
             elif (title := recognise_title(link.text)) is not None:

@@ -1,0 +1,87 @@
+"""`nianbao demo`: the main job end to end on the bundled demo portal.
+
+Starts the portal on free loopback ports, writes its sites to `<data>/demo-sites.yaml`, crawls every site into the
+data folder, compares what was found with the portal's manifest, prints a summary and what to do next.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nianbao.sites import parse_sites, write_sites
+
+DEMO_DELAY = 0.05
+
+
+def demo_sites(portal, delay: float) -> list:
+    entries = []
+    for entry in portal.site_entries():
+        entry = {k: v for k, v in entry.items() if k in ("name", "key", "start_urls", "site_code", "region", "cms")}
+        entry["download_delay"] = delay
+        entries.append(entry)
+    return list(parse_sites(entries, "demo portal").values())
+
+
+def compare_with_manifest(data_dir: Path, manifest: dict) -> dict:
+    """How much of the manifest the crawl found: reports, attachments, and anything counted wrongly."""
+    from pipelines import database
+
+    db = database.connect(data_dir)
+    try:
+        found_pages = {row[0] for row in db.execute("SELECT url FROM pages WHERE kind = 'report'").fetchall()}
+        found_reports = {row[0] for row in db.execute("SELECT url FROM reports").fetchall()}
+        found_files = {row[0] for row in db.execute(
+            "SELECT url FROM pages WHERE kind = 'attachment' AND sha256 IS NOT NULL").fetchall()}
+    finally:
+        db.close()
+    expected = {r["url"] for r in manifest["reports"]}
+    expected_files = {a["url"] for r in manifest["reports"] for a in r.get("attachments", [])}
+    found_any = found_pages | found_reports
+    return {
+        "reports_expected": len(expected),
+        "reports_found": len(expected & found_any),
+        "reports_missed": sorted(expected - found_any),
+        "attachments_expected": len(expected_files),
+        "attachments_found": len(expected_files & found_files),
+        "attachments_missed": sorted(expected_files - found_files),
+        "false_reports": sorted(found_any - expected - expected_files),
+    }
+
+
+def run_demo(data_dir: str | Path, edition: int = 1, delay: float | None = None) -> int:
+    from crawler.run import format_summary, run_crawl
+    from nianbao.portal.server import Portal
+
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with Portal(port=0, edition=edition) as portal:
+        sites = demo_sites(portal, DEMO_DELAY if delay is None else delay)
+        write_sites(sites, data_dir / "demo-sites.yaml")
+        manifest = portal.manifest()
+        (data_dir / f"demo-manifest-edition{edition}.json").write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        print(f"Demo portal (edition {edition}) serving {len(sites)} sites on loopback:")
+        for site in sites:
+            print(f"  {site.key:10} {site.name}  {site.start_urls[0]}")
+        result = run_crawl(sites, data_dir)
+    print(format_summary(result))
+    check = compare_with_manifest(data_dir, manifest)
+    print(f"\nAgainst the portal's manifest: {check['reports_found']}/{check['reports_expected']} reports and "
+          f"{check['attachments_found']}/{check['attachments_expected']} attachments found, "
+          f"{len(check['false_reports'])} non-report(s) counted as reports.")
+    for url in check["reports_missed"][:10]:
+        print(f"  missed report: {url}")
+    for url in check["attachments_missed"][:10]:
+        print(f"  missed attachment: {url}")
+    for url in check["false_reports"][:10]:
+        print(f"  not a report: {url}")
+    warcs = sorted((data_dir / "warc").glob("*.warc.gz"))
+    print(f"\nArchive: {len(warcs)} WARC file(s) in {data_dir / 'warc'}; database {data_dir / 'nianbao.db'}.")
+    print("Next:")
+    print(f"  sqlite3 {data_dir / 'nianbao.db'} 'select site, agency, year, title from reports'")
+    print(f"  nianbao show URL --data {data_dir}          # an archived capture, from the WARC")
+    if edition == 1:
+        print(f"  nianbao demo --edition 2 --data {data_dir}   # crawl the portal's later edition into the same data")
+    complete = not check["reports_missed"] and not check["attachments_missed"] and not check["false_reports"]
+    return 0 if complete else 1
