@@ -1,0 +1,139 @@
+"""Archive commands for the `nianbao` CLI: cdx, show, reindex, check. Each returns an exit code."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import re
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from warcio.checker import Checker
+
+from archive import index
+from archive.cdx import cdxj_line
+from archive.reader import decoded_body, payload, read_record
+from archive.scan import file_rows, warc_files
+
+TEXT_MIMES = re.compile(r"^(text/|application/(xhtml\+xml|xml|json|javascript|ld\+json)|.*\+xml$)")
+
+
+def _warc_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / "warc"
+
+
+def _db_path(data_dir: Path) -> Path:
+    return Path(data_dir) / "nianbao.db"
+
+
+def cdx(data_dir: Path, out: TextIO) -> int:
+    """Write a sorted CDXJ index of every response/revisit record in the WARC files."""
+    lines = [
+        cdxj_line(row)
+        for path in warc_files(_warc_dir(data_dir))
+        for row in file_rows(path)
+        if row["record_type"] in ("response", "revisit")
+    ]
+    for line in sorted(lines):
+        out.write(line + "\n")
+    return 0
+
+
+def _header_text(raw: bytes) -> str:
+    """Header bytes for display: UTF-8, else GB18030 (Chinese servers), else Latin-1."""
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
+def _charset(content_type: str | None) -> str | None:
+    match = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type or "", re.I)
+    return match.group(1).lower() if match else None
+
+
+def _body_text(body: bytes, content_type: str | None) -> str:
+    """Decode a text body with its declared charset (gb2312 read as its superset gb18030), else sniff."""
+    declared = _charset(content_type)
+    if not declared:
+        meta = re.search(rb"<meta[^>]+charset\s*=\s*[\"']?([\w.:-]+)", body[:4096], re.I)
+        declared = meta.group(1).decode("ascii").lower() if meta else None
+    if declared in ("gb2312", "gbk", "gb_2312-80"):
+        declared = "gb18030"
+    for encoding in filter(None, (declared, "utf-8", "gb18030")):
+        try:
+            return body.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return body.decode("utf-8", "replace")
+
+
+def show(data_dir: Path, url: str, at: str | None, out: TextIO) -> int:
+    """Print the latest capture of `url` (at or before `at`): status line, headers, decoded body."""
+    db = index.open_db(_db_path(data_dir))
+    row = index.latest_capture(db, url, at)
+    if row is None:
+        out.write(f"no capture of {url}" + (f" at or before {at}" if at else "") + "\n")
+        return 1
+    record = read_record(_warc_dir(data_dir) / row["warc_file"], row["offset"])
+    http = record.http_headers
+    out.write(f"# {row['url']}  {row['timestamp']}  {row['warc_file']}@{row['offset']}\n")
+    out.write(f"{http.protocol} {http.statusline}\n")
+    for name, value in http.headers:
+        # warcio decoded the header line as UTF-8 or Latin-1; get the bytes back and show them readably.
+        try:
+            raw = value.encode("latin-1")
+        except UnicodeEncodeError:
+            raw = value.encode("utf-8")
+        out.write(f"{name}: {_header_text(raw)}\n")
+    out.write("\n")
+    if row["truncated"]:
+        out.write(f"[body truncated: {row['truncated']}]\n")
+    try:
+        body = decoded_body(record)
+    except Exception as exc:  # undecodable content coding: show the stored bytes' summary instead
+        body = payload(record)
+        out.write(f"[could not undo Content-Encoding: {exc}]\n")
+    content_type = http.get_header("Content-Type")
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if TEXT_MIMES.match(mime) or (not mime and body[:1] in (b"<", b"{")):
+        out.write(_body_text(body, content_type))
+        out.write("\n")
+    else:
+        out.write(f"[{mime or 'unknown type'}: {len(body)} bytes, sha256 {hashlib.sha256(body).hexdigest()}, "
+                  f"starts {body[:16]!r}]\n")
+    return 0
+
+
+def reindex(data_dir: Path) -> int:
+    """Rebuild the `captures` rows of every closed WARC file from the files alone (idempotent)."""
+    db = index.open_db(_db_path(data_dir))
+    total = 0
+    for path in warc_files(_warc_dir(data_dir)):
+        rows = list(file_rows(path))
+        index.write_rows(db, rows)
+        total += len(rows)
+    print(f"reindexed {total} rows", file=sys.stderr)
+    return 0
+
+
+class _CheckArgs:
+    def __init__(self, inputs: list[str], verbose: bool):
+        self.inputs = inputs
+        self.verbose = verbose
+
+
+def check(data_dir: Path, out: TextIO | None = None) -> int:
+    """Run warcio's checker (block and payload digests) on every WARC file; 0 when all pass."""
+    files = [str(p) for p in warc_files(_warc_dir(data_dir))]
+    out = out or sys.stdout
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = Checker(_CheckArgs(files, verbose=False)).process_all()
+    out.write(buffer.getvalue())
+    out.write(f"checked {len(files)} WARC files: {'ok' if code == 0 else 'FAILED'}\n")
+    return code
