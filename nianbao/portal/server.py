@@ -35,7 +35,10 @@ COMPRESSIBLE = ("text/", "application/json", "application/javascript", "applicat
 
 @dataclass
 class LogEntry:
-    """One request as the server saw it (times: wall clock epoch seconds and time.monotonic())."""
+    """One request as the server saw it (times: wall clock epoch seconds and time.monotonic()).
+
+    Appended when the request arrives (status 0 while in progress) and completed before the body is sent.
+    """
 
     site: str
     method: str
@@ -103,7 +106,6 @@ class Portal:
         self._flaky_done: set[tuple[str, str]] = set()
         self._servers: list[ThreadingHTTPServer] = []
         self._threads: list[threading.Thread] = []
-        self._specials: dict[str, dict[str, str]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Portal:
@@ -274,17 +276,19 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path.startswith(ADMIN):
             self._admin(method, parts, body)
             return
+        entry = LogEntry(self.site_key, method, self.path, headers, 0, start_wall, start_wall, start_mono,
+                         start_mono, self.client_address[0], 0)
+        self.portal._record(entry)
         req = Request(method, urllib.parse.unquote(parts.path), urllib.parse.parse_qs(parts.query), body, headers)
         try:
             page = self.portal.resolve(self.site_key, req, parts.query)
         except Exception:  # a broken page must not kill the server thread
             log.exception("error serving %s %s", self.site_key, self.path)
             page = Page(b"<h1>500 Internal Server Error</h1>", status=500)
-        size = self._send(method, page)
-        self.portal._record(LogEntry(self.site_key, method, self.path, headers, self._status, start_wall,
-                                     time.time(), start_mono, time.monotonic(), self.client_address[0], size))
+        self._send(method, page, entry)
 
-    def _send(self, method: str, page: Page) -> int:
+    def _send(self, method: str, page: Page, entry: LogEntry | None = None) -> None:
+        """Write the answer; the log entry is completed just before the body goes out (no race with clients)."""
         status, body = page.status, page.body
         extra = list(page.headers)
         cache: list[tuple[str, str]] = []
@@ -309,10 +313,12 @@ class _Handler(BaseHTTPRequestHandler):
                 continue
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
+        if entry is not None:
+            entry.status, entry.size = status, len(body)
+            entry.end_wall, entry.end_mono = time.time(), time.monotonic()
         self.end_headers()
         if method != "HEAD" and status != 304:
             self.wfile.write(body)
-        return len(body)
 
     def _wants_gzip(self) -> bool:
         accepted = self.headers.get("Accept-Encoding", "")
