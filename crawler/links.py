@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
 
 from lxml import html as lxml_html
 
@@ -108,7 +108,22 @@ def is_article_url(url: str) -> bool:
 
 
 def is_attachment(url: str) -> bool:
-    return bool(ATTACHMENT_EXT.search(urlsplit(url).path))
+    """A file by its path (…/P0202….pdf) or by a download script's file-name parameter
+    (Hanweb `downfile.jsp?filename=….pdf`, `download.jsp?file=….docx`)."""
+    parts = urlsplit(url)
+    if ATTACHMENT_EXT.search(parts.path):
+        return True
+    return bool(parts.query) and any(ATTACHMENT_EXT.search(value) for _, value in parse_qsl(parts.query))
+
+
+def attachment_kind(url: str) -> str | None:
+    """The file type of an attachment URL ("pdf", "docx", …), from its path or its file-name parameter."""
+    parts = urlsplit(url)
+    for candidate in [parts.path] + [value for _, value in parse_qsl(parts.query)]:
+        m = ATTACHMENT_EXT.search(candidate)
+        if m:
+            return m.group(1).lower()
+    return None
 
 
 def is_trap(url: str) -> bool:

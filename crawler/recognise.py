@@ -75,3 +75,30 @@ def recognise_title(text: str, max_year: int = 2100) -> ReportTitle | None:
 
 def is_report_title(text: str) -> bool:
     return recognise_title(text) is not None
+
+
+_GENERIC_SOURCES = {"本网", "本站", "网站", "原创", "本网站", "未知", "管理员", "admin"}
+_GOVERNMENT = re.compile(r"(?:人民政府|管委会|管理委员会)$")
+_OFFICE = re.compile(r"^(?:办公室|办公厅)")
+
+
+def choose_agency(title_agency: str | None, source: str | None, site_name: str) -> tuple[str, str]:
+    """The publishing agency of a report and where it came from ("title", "ContentSource" or "site").
+
+    Titles often shorten the name (西城区教育委员会) while the page's ContentSource/来源 gives it in full
+    (北京市西城区教育委员会): the full form wins when it contains the title's. A government's own (本级) report
+    published by its office (title 北京市西城区人民政府, source …人民政府办公室) stays the government's, so that
+    it is not confused with the office's own report of the same year.
+    """
+    source = normalise_title(source or "") or None
+    if source in _GENERIC_SOURCES or (source and len(source) > 40):
+        source = None
+    if title_agency:
+        if source and source != title_agency and title_agency in source:
+            rest = source[source.index(title_agency) + len(title_agency):]
+            if not (_GOVERNMENT.search(title_agency) and _OFFICE.match(rest)):
+                return source, "ContentSource"
+        return title_agency, "title"
+    if source:
+        return source, "ContentSource"
+    return site_name, "site"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from crawler.recognise import recognise_title
+from crawler.recognise import choose_agency, recognise_title
 
 REPORTS = [
     ("北京市西城区人民政府2020年政府信息公开工作年度报告", "北京市西城区人民政府", 2020),
@@ -49,3 +49,19 @@ def test_title_without_agency_has_none():
 @pytest.mark.parametrize("title", NOT_REPORTS)
 def test_non_reports_rejected(title):
     assert recognise_title(title) is None
+
+
+@pytest.mark.parametrize(
+    ("title_agency", "source", "expected"),
+    [
+        ("西城区教育委员会", "北京市西城区教育委员会", ("北京市西城区教育委员会", "ContentSource")),
+        ("平潭综合实验区", "平潭综合实验区管委会办公室", ("平潭综合实验区管委会办公室", "ContentSource")),
+        ("北京市西城区人民政府", "北京市西城区人民政府办公室", ("北京市西城区人民政府", "title")),
+        ("北京市西城区财政局", "北京市西城区人民政府", ("北京市西城区财政局", "title")),
+        ("北京市西城区财政局", "本网", ("北京市西城区财政局", "title")),
+        (None, "北京市西城区财政局", ("北京市西城区财政局", "ContentSource")),
+        (None, None, ("北京市西城区人民政府", "site")),
+    ],
+)
+def test_choose_agency(title_agency, source, expected):
+    assert choose_agency(title_agency, source, "北京市西城区人民政府") == expected

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from parsel import Selector
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import FormRequest, Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -31,6 +32,7 @@ from crawler.links import (
     COLUMN_TEXT,
     COLUMN_URL,
     Link,
+    attachment_kind,
     is_article_url,
     is_attachment,
     is_column_link,
@@ -40,9 +42,7 @@ from crawler.links import (
     links_from_html,
 )
 from crawler.pagemeta import content_text, read_page_meta
-from crawler.recognise import recognise_title
-
-_GENERIC_SOURCES = {"本网", "本站", "网站", "原创", "本网站", "未知"}
+from crawler.recognise import choose_agency, recognise_title
 
 
 class AnnualReportSpider(scrapy.Spider):
@@ -184,7 +184,7 @@ class AnnualReportSpider(scrapy.Spider):
                 yield ReportPage(
                     site=self.site_key, url=link.url, title=title.title,
                     agency=title.agency or self.site_name, year=title.year, published=None,
-                    format=urlsplit(link.url).path.rsplit(".", 1)[-1].lower(), attachments=[link.url],
+                    format=attachment_kind(link.url) or "file", attachments=[link.url],
                     column_url=self.columns[0] if self.columns else None, site_code=self.site_code,
                     agency_from="title" if title.agency else "site",
                 )
@@ -201,11 +201,7 @@ class AnnualReportSpider(scrapy.Spider):
             self.other_pages += 1
             yield OtherPage(site=self.site_key, url=response.url, title=meta.title, reason="title is not a 年报")
             return
-        agency, agency_from = title.agency, "title"
-        if not agency and meta.source and meta.source not in _GENERIC_SOURCES:
-            agency, agency_from = meta.source, "ContentSource"
-        if not agency:
-            agency, agency_from = self.site_name, "site"
+        agency, agency_from = choose_agency(title.agency, meta.source, self.site_name)
         attachments = [
             link.url for link in page_links(response)
             if is_attachment(link.url) and not link.in_chrome and self.same_site(link.url)
@@ -245,6 +241,11 @@ class AnnualReportSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            # Refused before the network by robots.txt or the scope guard: policy, not a fetch error.
+            self.crawler.stats.inc_value("nianbao/ignored_requests")
+            self.logger.info("not fetched: %s (%s)", request.url, failure.getErrorMessage())
+            return
         if failure.check(HttpError):
             reason = f"HTTP {failure.value.response.status}"
         else:
