@@ -173,7 +173,7 @@ class Portal:
         for key, (ctx, _build) in self._current().sites.items():
             base = self.base_urls.get(key) or manifest_mod.default_base_urls()[key]
             out.append({"name": ctx.name, "key": key, "start_urls": [base], "site_code": ctx.site_code,
-                        "cms": ctx.info["cms"], "download_delay": 0.05})
+                        "region": ctx.info.get("region"), "download_delay": 0.05})
         return out
 
     def log_entries(self) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ PRIVATE_TITLE = "北京市西城区人民政府2020年政府信息公开工作�
 ROBOTS_TXT = "User-agent: *\nDisallow: /private/\nDisallow: /__admin/\n"
 EXTERNAL_LINKS = (
     ("https://www.gov.cn/", "中国政府网"),
-    ("http://www.beijing.gov.cn/", "北京市人民政府"),
+    ("http://gjzwfw.www.gov.cn/", "国家政务服务平台"),
     ("http://www.acas.org.cnx7a72968723868.ipv6best.cn/", "海峡两岸仲裁中心"),
 )
 # xicheng's old 年报 column address, kept alive through two redirects after a 改版.
