@@ -29,6 +29,7 @@ from archive.records import (
     warc_fields_bytes,
 )
 from archive.rows import FETCH_ERROR_FIELD, error_row, row_for_record
+from archive.scan import file_rows
 from archive.writer import DEFAULT_MAX_SIZE, WarcFileWriter, Written
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,9 @@ class WarcCapture:
             self.db = index.open_db(self.data_dir / "nianbao.db")
             self.writer = WarcFileWriter(self.data_dir / "warc", self.prefix, self.max_size, self.warcinfo)
             for path in self.writer.salvaged:
-                log.warning("salvaged unfinished WARC %s; run `reindex` to index its records", path.name)
+                # Records fsynced before a crash may lack their rows: index the salvaged file from its bytes.
+                index.write_rows(self.db, file_rows(path))
+                log.warning("salvaged and indexed unfinished WARC %s", path.name)
         return self.writer
 
     def spider_opened(self, spider: Spider) -> None:
