@@ -7,8 +7,12 @@ import logging
 import time
 from urllib.parse import urlsplit
 
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 from crawler.links import is_trap
 
@@ -127,3 +131,18 @@ class EncodingRepairMiddleware:
         self.crawler.stats.inc_value("nianbao/encoding_repaired")
         logger.info("%s declared %s but is GB18030/GBK: decoding as gb18030", response.url, encoding or "nothing")
         return response.replace(encoding="gb18030")
+
+
+class RobotsTxtWaitMiddleware(RobotsTxtMiddleware):
+    """Scrapy 2.19's RobotsTxtMiddleware lets through every request that arrived while robots.txt was still
+    downloading: those waiters get `None` from the shared Deferred (asFuture's callback returns None) and
+    `None` means "no robots.txt". Re-read the parser once the wait is over."""
+
+    async def robot_parser(self, request: Request):
+        parser = await super().robot_parser(request)
+        if parser is None:
+            parser = self._parsers.get(urlparse_cached(request).netloc)
+            if isinstance(parser, Deferred):
+                parser = await maybe_deferred_to_future(parser)
+                parser = self._parsers.get(urlparse_cached(request).netloc)
+        return parser

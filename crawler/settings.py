@@ -61,6 +61,8 @@ COOKIES_ENABLED = True
 HTTPCACHE_ENABLED = False
 
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxtWaitMiddleware": 100,
     "crawler.middlewares.ScopeMiddleware": 50,
     "crawler.middlewares.RetryAfterMiddleware": 560,
     "crawler.middlewares.EncodingRepairMiddleware": 950,

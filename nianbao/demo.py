@@ -23,16 +23,19 @@ def demo_sites(portal, delay: float) -> list:
     return list(parse_sites(entries, "demo portal").values())
 
 
-def compare_with_manifest(data_dir: Path, manifest: dict) -> dict:
-    """How much of the manifest the crawl found: reports, attachments, and anything counted wrongly."""
+def compare_with_manifest(data_dir: Path, manifest: dict, since: str = "") -> dict:
+    """How much of the manifest a crawl found (pages seen since `since`): reports, attachments, and
+    anything counted as a report that is not one."""
     from pipelines import database
 
     db = database.connect(data_dir)
     try:
-        found_pages = {row[0] for row in db.execute("SELECT url FROM pages WHERE kind = 'report'").fetchall()}
-        found_reports = {row[0] for row in db.execute("SELECT url FROM reports").fetchall()}
-        found_files = {row[0] for row in db.execute(
-            "SELECT url FROM pages WHERE kind = 'attachment' AND sha256 IS NOT NULL").fetchall()}
+        def urls(sql: str) -> set[str]:
+            return {row[0] for row in db.execute(sql, [since]).fetchall()}
+
+        found_pages = urls("SELECT url FROM pages WHERE kind = 'report' AND last_seen >= ?")
+        found_reports = urls("SELECT url FROM reports WHERE last_seen >= ?")
+        found_files = urls("SELECT url FROM pages WHERE kind = 'attachment' AND sha256 IS NOT NULL AND last_seen >= ?")
     finally:
         db.close()
     expected = {r["url"] for r in manifest["reports"]}
@@ -66,7 +69,7 @@ def run_demo(data_dir: str | Path, edition: int = 1, delay: float | None = None)
             print(f"  {site.key:10} {site.name}  {site.start_urls[0]}")
         result = run_crawl(sites, data_dir)
     print(format_summary(result))
-    check = compare_with_manifest(data_dir, manifest)
+    check = compare_with_manifest(data_dir, manifest, since=result.started)
     print(f"\nAgainst the portal's manifest: {check['reports_found']}/{check['reports_expected']} reports and "
           f"{check['attachments_found']}/{check['attachments_expected']} attachments found, "
           f"{len(check['false_reports'])} non-report(s) counted as reports.")

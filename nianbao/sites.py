@@ -67,8 +67,12 @@ def bundled_sites_path() -> Path:
 
 
 def _key_from_url(url: str) -> str:
-    host = (urlsplit(url).hostname or "site").lower()
+    """bjxch from https://www.bjxch.gov.cn/; the port is kept when there is one (127-0-0-1-8800)."""
+    parts_ = urlsplit(url)
+    host = (parts_.hostname or "site").lower()
     parts = [p for p in host.split(".") if p not in {"www", "gov", "cn", "com", "org", "net"}]
+    if parts_.port:
+        parts.append(str(parts_.port))
     return re.sub(r"[^a-z0-9_-]", "-", "-".join(parts) or host)[:40] or "site"
 
 

@@ -63,7 +63,9 @@ def server():
 def test_polite_crawl(server, tmp_path):
     delay = 0.3
     sites = tmp_path / "sites.yaml"
-    sites.write_text(f"sites:\n  - name: 测试区人民政府\n    key: t\n    start_urls: ['{server}']\n"
+    # Two start URLs queue at once while robots.txt is still downloading: the second is disallowed.
+    sites.write_text(f"sites:\n  - name: 测试区人民政府\n    key: t\n"
+                     f"    start_urls: ['{server}', '{server}private/nb.html']\n"
                      f"    download_delay: {delay}\n", encoding="utf-8")
     res = subprocess.run([sys.executable, "-m", "nianbao", "crawl", "--sites", str(sites), "--data",
                           str(tmp_path / "data")], capture_output=True, text=True, timeout=120)
