@@ -1,0 +1,34 @@
+"""`nianbao demo` end to end, twice into one data folder (edition 1, then edition 2), as a newcomer runs it."""
+
+import re
+import sqlite3
+import subprocess
+import sys
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=400)
+
+
+def test_demo_twice_then_check(tmp_path):
+    data = tmp_path / "data"
+    first = run("demo", "--data", str(data))
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    m = re.search(r"(\d+)/(\d+) reports and (\d+)/(\d+) attachments found, 0 non-report", first.stdout)
+    assert m and m.group(1) == m.group(2) and m.group(3) == m.group(4), first.stdout[-2000:]
+    assert "nianbao demo --edition 2" in first.stdout
+
+    second = run("demo", "--edition", "2", "--data", str(data))
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "0 non-report(s) counted as reports" in second.stdout
+
+    db = sqlite3.connect(data / "nianbao.db")
+    assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
+    titles = {t for (t,) in db.execute("SELECT title FROM reports")}
+    assert "北京市西城区人民政府2020年政府信息公开工作年度报告" in titles
+    # Both editions' reports are kept: the one removed in edition 2 stays in the archive.
+    assert len(titles) == int(m.group(2)) + 1
+
+    check = run("check", "--data", str(data))
+    assert check.returncode == 0 and "ok" in check.stdout
+    assert not list((data / "warc").glob("*.open"))

@@ -1,0 +1,95 @@
+"""List walkers on list-page markup as the CMS families print it (domain.md §6.2)."""
+
+from scrapy.http import HtmlResponse, Request, XmlResponse
+
+from crawler.cms.generic import GenericWalker
+from crawler.cms.hanweb import HanwebWalker
+from crawler.cms.trs import TRSWalker
+from crawler.links import attachment_kind, is_attachment, is_column_link, is_trap, links_from_html
+
+
+def html(url: str, body: str, cls=HtmlResponse):
+    return cls(url=url, body=body.encode("utf-8"), encoding="utf-8", request=Request(url))
+
+
+def test_trs_page_count_from_script_is_zero_based():
+    page = html("http://x.gov.cn/zwgk/zfxxgknb/index.html",
+                '<script>var countPage = 4;createPageHTML(countPage, 0, "index", "html");</script>')
+    urls = [p.url for p in TRSWalker().pages(page)]
+    assert urls == [
+        "http://x.gov.cn/zwgk/zfxxgknb/index.html",
+        "http://x.gov.cn/zwgk/zfxxgknb/index_1.html",
+        "http://x.gov.cn/zwgk/zfxxgknb/index_2.html",
+        "http://x.gov.cn/zwgk/zfxxgknb/index_3.html",
+    ]
+
+
+def test_trs_literal_count_and_single_page():
+    page = html("http://x.gov.cn/nb/", "<script>createPageHTML(2,1,'index','shtml');</script>")
+    assert [p.url for p in TRSWalker().pages(page)] == ["http://x.gov.cn/nb/index.shtml", "http://x.gov.cn/nb/index_1.shtml"]
+    single = html("http://x.gov.cn/nb/", "<script>createPageHTML(1,0,'index','html');</script>")
+    assert TRSWalker().pages(single) == []
+
+
+HANWEB = """<div id="14375"><script type="text/xml"><datastore>
+<nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=1&appid=1&webid=2&path=/&columnid=14375&unitid=5&webname=%E8%A5%BF%E5%B7%A5&permissiontype=0"></a>]]></nextgroup>
+<recordset>
+<record><![CDATA[<li><a href="/art/2026/1/23/art_14375_2108044.html" title="洛阳市西工区人民政府办公室2025年政府信息公开工作年度报告">洛阳市西工区人民政府办公室2025年政府信息...</a><span>2026-01-23</span></li>]]></record>
+<record><![CDATA[<li><a href="/art/2025/1/20/art_14375_2105000.html">关于《西工区2024年政府信息公开工作年度报告》的解读</a></li>]]></record>
+</recordset></datastore></script></div>"""
+
+
+def test_hanweb_records_and_next_group():
+    page = html("http://xg.gov.cn/col/col14375/index.html", HANWEB)
+    walker = HanwebWalker()
+    assert walker.detect(page)
+    entries = walker.entries(page)
+    assert [e.url for e in entries] == ["http://xg.gov.cn/art/2026/1/23/art_14375_2108044.html",
+                                        "http://xg.gov.cn/art/2025/1/20/art_14375_2105000.html"]
+    # A truncated list title is recovered from the title attribute.
+    assert entries[0].text == "洛阳市西工区人民政府办公室2025年政府信息公开工作年度报告"
+    pages = walker.pages(page)
+    assert len(pages) == 1 and "dataproxy.jsp?page=1" in pages[0].url and "columnid=14375" in pages[0].url
+
+
+def test_hanweb_dataproxy_answer_lists_every_group():
+    url = "http://xg.gov.cn/module/web/jpage/dataproxy.jsp?page=1&appid=1&webid=2&columnid=14375"
+    body = ("<datastore><totalrecord>40</totalrecord><totalpage>3</totalpage><recordset>"
+            "<record><![CDATA[<li><a href='/art/2024/1/2/art_14375_1.html'>x</a></li>]]></record>"
+            "</recordset></datastore>")
+    page = html(url, body, cls=XmlResponse)
+    got = [p.url for p in HanwebWalker().pages(page)]
+    assert [u.split("?")[1].split("&")[0] for u in got] == ["page=1", "page=2", "page=3"]
+
+
+def test_generic_pager_next_last_and_numbers():
+    body = """<div class="list"><a href="/nianbao/2025/1.html">某报告</a></div>
+    <div class="pager"><a href="index.html?page=1">首页</a><a href="index.html?page=1">1</a>
+    <a href="index.html?page=2">2</a><a href="index.html?page=3">3</a><a href="index.html?page=2">下一页</a>
+    <a href="index.html?page=9">尾页</a><a href="/search?q=x&page=2">2</a></div>"""
+    page = html("http://sh.gov.cn/nianbao/index.html?page=1", body)
+    urls = {p.url for p in GenericWalker().pages(page)}
+    assert "http://sh.gov.cn/nianbao/index.html?page=2" in urls
+    assert "http://sh.gov.cn/nianbao/index.html?page=9" in urls
+    assert not any("search" in u for u in urls)
+    assert "http://sh.gov.cn/nianbao/2025/1.html" not in urls
+
+
+def test_attachment_and_trap_urls():
+    assert is_attachment("http://x.gov.cn/zfxxgknb/202501/P020250120384756102938.pdf")
+    assert is_attachment("http://x.gov.cn/module/download/downfile.jsp?classid=0&filename=P0202401.docx")
+    assert attachment_kind("http://x.gov.cn/module/download/downfile.jsp?classid=0&filename=P0202401.WPS") == "wps"
+    assert not is_attachment("http://x.gov.cn/art/2025/1/2/art_1_2.html")
+    assert is_trap("http://x.gov.cn/calendar?date=2031-05")
+    assert is_trap("http://x.gov.cn/search?q=%E5%B9%B4%E6%8A%A5&page=7")
+    assert is_trap("http://x.gov.cn/a/b/a/b/a/b/index.html")
+    assert not is_trap("http://x.gov.cn/zwgk/zfxxgk/zfxxgknb/index_2.html")
+
+
+def test_column_links_by_name_or_path():
+    links = links_from_html(
+        "<a href='/zwgk/zfxxgk/zfxxgknb/'>政府信息公开年报</a><a href='/col/col99/index.html'>信息公开年报</a>"
+        "<a href='/zfxxgkndbg/'>年度报告</a><a href='/zwgk/zfxxgk/zfxxgkzn/'>政府信息公开指南</a>"
+        "<a href='/zwgk/zfxxgk/zfxxgknb/202501/t20250120_1.html'>某局2024年报告</a>",
+        "http://x.gov.cn/")
+    assert [is_column_link(link) for link in links] == [True, True, True, False, False]
