@@ -20,15 +20,26 @@ from scrapy.exceptions import StopDownload
 from scrapy.http import Response
 
 from archive import index
+from archive.conditional import BASE_META, sha1_b32
+from archive.dedup import Base, conditional_base, original_for_payload
 from archive.records import (
+    Exchange,
+    Original,
     exchange_from_scrapy,
     exchange_records,
     metadata_record,
     new_record_id,
+    revisit_records,
     target_uri,
     warc_fields_bytes,
 )
-from archive.rows import FETCH_ERROR_FIELD, error_row, row_for_record
+from archive.rows import (
+    FETCH_ERROR_FIELD,
+    IDENTICAL_PAYLOAD_PROFILE,
+    NOT_MODIFIED_PROFILE,
+    error_row,
+    row_for_record,
+)
 from archive.scan import file_rows
 from archive.writer import DEFAULT_MAX_SIZE, WarcFileWriter, Written
 
@@ -57,7 +68,7 @@ class WarcCapture:
     """Enable with `EXTENSIONS = {"archive.capture.WarcCapture": 0}`.
 
     Settings: NIANBAO_DATA_DIR, WARC_PREFIX, WARC_MAX_SIZE, WARC_OPERATOR, NIANBAO_CRAWL_ID, USER_AGENT,
-    ROBOTSTXT_OBEY.
+    ROBOTSTXT_OBEY, WARC_DEDUP (default true: revisit records for 304s and already archived payloads).
     """
 
     def __init__(self, crawler: Crawler):
@@ -79,6 +90,8 @@ class WarcCapture:
             "crawl-id": self.crawl_id,
             "description": RECONSTRUCTION_NOTE,
         }
+        self.dedup: bool = settings.getbool("WARC_DEDUP", True)
+        self.stats = crawler.stats
         self.writer: WarcFileWriter | None = None
         self.db = None
         self._answered: set[int] = set()
@@ -137,12 +150,41 @@ class WarcCapture:
         self.write_exchange(request, response)
 
     def write_exchange(self, request: Request, response: Response) -> list[Written]:
-        """Write the response record then its request record; index both."""
+        """Write the response (or a revisit standing for it) then its request record; index both.
+
+        A 304 becomes a server-not-modified revisit of the archived 200 it confirms; a complete 200-or-other
+        response whose payload is already archived becomes an identical-payload revisit of that original.
+        The look-up and the write happen in one synchronous step on the reactor thread, so two identical
+        payloads arriving together (any crawler of this process) still store one original.
+        """
         writer = self._ensure_open()
         ex = exchange_from_scrapy(request, response, warc_date())
-        written = writer.write_group(lambda info_id: list(exchange_records(ex, info_id)))
-        self._index(written, {ex.response_id: ex.response_body, ex.request_id: ex.request_body})
+        revisit = self._revisit_of(request, response, ex)
+        if revisit is None:
+            written = writer.write_group(lambda info_id: list(exchange_records(ex, info_id)))
+        else:
+            profile, original = revisit
+            with_head = profile == IDENTICAL_PAYLOAD_PROFILE
+            written = writer.write_group(
+                lambda info_id: list(revisit_records(ex, info_id, profile, original, with_head)))
+            if self.stats is not None:
+                self.stats.inc_value("archive/revisits/" + profile.rsplit("/", 1)[-1])
+        self._index(written, {ex.response_id: ex.response_body if revisit is None else b"",
+                              ex.request_id: ex.request_body})
         return written
+
+    def _revisit_of(self, request: Request, response: Response, ex: Exchange) -> tuple[str, Original] | None:
+        if not self.dedup:
+            return None
+        assert self.db is not None
+        if response.status == 304:
+            meta = request.meta.get(BASE_META)
+            base = Base.from_meta(meta) if meta else conditional_base(self.db, ex.url)
+            return (NOT_MODIFIED_PROFILE, base.original) if base is not None else None
+        if ex.truncated or not ex.response_body:
+            return None
+        original = original_for_payload(self.db, sha1_b32(ex.response_body), ex.url)
+        return (IDENTICAL_PAYLOAD_PROFILE, original) if original is not None else None
 
     def request_left_downloader(self, request: Request, spider: Spider) -> None:
         if id(request) in self._answered:

@@ -31,6 +31,13 @@ COLUMNS: dict[str, type] = {
     "content_length": int,
     "truncated": str,
     "error": str,
+    # Added with revisits and conditional requests (older databases get them from `ensure_schema`).
+    "profile": str,
+    "refers_to_uri": str,
+    "refers_to_date": str,
+    "etag": str,
+    "last_modified": str,
+    "method": str,
 }
 
 
@@ -48,9 +55,15 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     table = db[TABLE]
     if not table.exists():
         table.create(COLUMNS, pk="id", not_null={"record_type"})
+    else:
+        existing = set(table.columns_dict)
+        for name, kind in COLUMNS.items():
+            if name not in existing:
+                table.add_column(name, kind)
     table.create_index(["url", "timestamp"], if_not_exists=True)
     table.create_index(["warc_file", "offset"], if_not_exists=True)
     table.create_index(["decoded_sha256"], if_not_exists=True)
+    table.create_index(["payload_digest"], if_not_exists=True)
 
 
 def write_rows(db: sqlite_utils.Database, rows: Iterable[dict[str, Any]]) -> None:

@@ -236,3 +236,49 @@ def serialize(records: list[ArcWarcRecord]) -> tuple[bytes, list[tuple[int, int]
         writer.write_record(record)
         spans.append((start, writer.out.tell() - start))
     return writer.get_contents(), spans
+
+
+@dataclass(frozen=True)
+class Original:
+    """The archived `response` record a revisit points to (never itself a revisit)."""
+
+    record_id: str
+    url: str
+    date: str
+    payload_digest: str
+
+
+def revisit_records(ex: Exchange, warcinfo_id: str, profile: str, original: Original,
+                    with_http_head: bool) -> tuple[ArcWarcRecord, ArcWarcRecord]:
+    """A `revisit` record standing for the response of `ex`, and its concurrent request record.
+
+    `with_http_head` keeps the response head in the block (identical-payload revisits: the new 200's head).
+    Server-not-modified revisits are written without one: pywb replays a revisit whose head is a 3xx as that
+    status with an empty body, so the 304 head would hide the archived original the record points to.
+    """
+    builder = _builder()
+    fields = {
+        "WARC-Type": "revisit",
+        "WARC-Record-ID": ex.response_id,
+        "WARC-Date": ex.date,
+        "WARC-Target-URI": ex.url,
+    }
+    if ex.ip_address:
+        fields["WARC-IP-Address"] = ex.ip_address
+    fields.update({
+        "WARC-Warcinfo-ID": warcinfo_id,
+        "WARC-Profile": profile,
+        "WARC-Refers-To": original.record_id,
+        "WARC-Refers-To-Target-URI": original.url,
+        "WARC-Refers-To-Date": original.date,
+        "WARC-Payload-Digest": original.payload_digest,
+    })
+    revisit = builder.create_warc_record(
+        ex.url,
+        "revisit",
+        warc_headers_dict=fields,
+        warc_content_type="application/http; msgtype=response",
+        http_headers=RawHttpHeaders(ex.response) if with_http_head else None,
+    )
+    _, request = exchange_records(ex, warcinfo_id)
+    return revisit, request

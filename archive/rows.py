@@ -12,6 +12,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from archive.encoding import UnsupportedEncoding, decode_content
 
 FETCH_ERROR_FIELD = "fetch-error"
+NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+IDENTICAL_PAYLOAD_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 
 
 def status_and_reason(http_headers: StatusAndHeaders | None) -> tuple[int | None, str | None]:
@@ -65,6 +67,11 @@ def row_for_record(
     get = rec_headers.get_header
     record_type = get("WARC-Type")
     status, reason = status_and_reason(http_headers) if record_type in ("response", "revisit") else (None, None)
+    profile = get("WARC-Profile") if record_type == "revisit" else None
+    if status is None and profile == NOT_MODIFIED_PROFILE:
+        # Our 304 revisits carry no HTTP head (replay tools would replay the 304 itself): the profile says 304.
+        status, reason = 304, "Not Modified"
+    validators = http_headers if record_type in ("response", "revisit") and http_headers is not None else None
     error = None
     if record_type == "metadata":
         error = warc_fields(payload).get(FETCH_ERROR_FIELD)
@@ -88,6 +95,12 @@ def row_for_record(
         "content_length": len(payload) if record_type in ("response", "request", "metadata") else None,
         "truncated": get("WARC-Truncated"),
         "error": error,
+        "profile": profile,
+        "refers_to_uri": get("WARC-Refers-To-Target-URI"),
+        "refers_to_date": get("WARC-Refers-To-Date"),
+        "etag": validators.get_header("ETag") if validators is not None else None,
+        "last_modified": validators.get_header("Last-Modified") if validators is not None else None,
+        "method": http_headers.protocol if record_type == "request" and http_headers is not None else None,
     }
 
 

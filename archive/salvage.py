@@ -50,13 +50,16 @@ def complete_prefix(path: Path) -> int:
     return good
 
 
-def salvage_open_files(folder: Path) -> list[Path]:
+def salvage_open_files(folder: Path, skip: set[Path] | frozenset[Path] = frozenset()) -> list[Path]:
     """Truncate every `*.warc.gz.open` in `folder` to its complete records and rename it to `.warc.gz`.
 
-    A file with no complete record is removed. Returns the closed files.
+    A file with no complete record is removed. Files in `skip` (being written by this process) are left alone.
+    Returns the closed files.
     """
     closed: list[Path] = []
     for path in sorted(folder.glob("*.warc.gz" + OPEN_SUFFIX)):
+        if path.resolve() in skip:
+            continue
         keep = complete_prefix(path)
         if keep == 0:
             log.warning("salvage: %s holds no complete record, removing it", path.name)

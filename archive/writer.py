@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_SIZE = 1_000_000_000
 
+# `.open` files written by this process: another writer starting on the same folder (one per crawler when a
+# run crawls several sites) must not salvage them.
+_WRITING: set[Path] = set()
+
 
 @dataclass(frozen=True)
 class Written:
@@ -46,7 +50,7 @@ class WarcFileWriter:
         self.warcinfo_fields = dict(warcinfo_fields or {})
         self.serial = 0
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.salvaged = salvage_open_files(self.folder)
+        self.salvaged = salvage_open_files(self.folder, skip=frozenset(_WRITING))
         self._file = None
         self._name = ""
         self._size = 0
@@ -64,6 +68,7 @@ class WarcFileWriter:
         self.serial += 1
         path = self.folder / (name + OPEN_SUFFIX)
         self._file = open(path, "xb")  # never reuse an existing name
+        _WRITING.add(path.resolve())
         self._name, self._size, self._groups = name, 0, 0
         fields = {"hostname": socket.gethostname(), **self.warcinfo_fields}
         builder = BufferWARCWriter(gzip=True, warc_version="1.1")
@@ -108,7 +113,9 @@ class WarcFileWriter:
         self._file.close()
         self._file = None
         final = self.folder / self._name
-        os.rename(self.folder / (self._name + OPEN_SUFFIX), final)
+        open_path = self.folder / (self._name + OPEN_SUFFIX)
+        os.rename(open_path, final)
+        _WRITING.discard(open_path.resolve())
         fd = os.open(self.folder, os.O_RDONLY)
         try:
             os.fsync(fd)

@@ -69,6 +69,7 @@ def run_crawl(base: str, dead: str, data_dir: str, max_size: int) -> None:
         "WARC_PREFIX": "test",
         "WARC_MAX_SIZE": max_size,
         "WARC_OPERATOR": "nianbao tests",
+        "WARC_DEDUP": False,  # fidelity of response records; revisits are tested in test_archive_dedup.py
         "USER_AGENT": "nianbao-test/0.1 (+https://example.invalid/bot)",
         "ROBOTSTXT_OBEY": True,
         "REMOTE_CONTROL_ENABLED": False,
