@@ -9,7 +9,11 @@ from nianbao.portal import sites, traps
 DEFAULT_PORT = 8800
 
 
-def default_base_urls(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> dict[str, str]:
+def default_base_urls(host: str = "127.0.0.1", port: int = DEFAULT_PORT, scale: int | None = None) -> dict[str, str]:
+    if scale:
+        from nianbao.portal import scale as scale_mod
+
+        return scale_mod.default_base_urls(host, port)
     return {key: f"http://{host}:{port + i}/" for i, key in enumerate(sites.SITE_ORDER)}
 
 
@@ -24,11 +28,16 @@ def report_format(report: Any) -> str:
     return str(report.attachments[0].kind)
 
 
-def build(edition: int = 1, base_urls: dict[str, str] | None = None) -> dict[str, Any]:
-    """The manifest as a JSON-able dict; usable without a running server."""
+def build(edition: int = 1, base_urls: dict[str, str] | None = None, scale: int | None = None) -> dict[str, Any]:
+    """The manifest as a JSON-able dict; usable without a running server. `scale`: the generated portal's."""
     catalog = sites.catalog_module()
-    base_urls = base_urls or default_base_urls()
-    ctxs = sites.contexts(edition)
+    base_urls = base_urls or default_base_urls(scale=scale)
+    if scale:
+        from nianbao.portal import scale as scale_mod
+
+        ctxs = scale_mod.contexts(scale, edition)
+    else:
+        ctxs = sites.contexts(edition)
     mods = {key: sites.module_for(key, ctx.info) for key, ctx in ctxs.items()}
     site_entries: dict[str, Any] = {}
     reports: list[dict[str, Any]] = []
@@ -51,7 +60,7 @@ def build(edition: int = 1, base_urls: dict[str, str] | None = None) -> dict[str
         for n in ctx.non_reports:
             non_reports.append({"key": n.key, "site": key, "url": _url(base, mod.item_path(n)), "title": n.title,
                                 "kind": n.kind, "published": n.published.isoformat()})
-    return {
+    out: dict[str, Any] = {
         "edition": edition,
         "sites": site_entries,
         "reports": reports,
@@ -59,8 +68,11 @@ def build(edition: int = 1, base_urls: dict[str, str] | None = None) -> dict[str
         "noise_only": _special(ctxs, "noise_only"),
         "traps": trap_urls(edition, base_urls, ctxs, mods),
         "disallowed": [_url(base_urls["xicheng"], traps.PRIVATE_PATH)] if "xicheng" in base_urls else [],
-        "changes": {k: list(v) for k, v in catalog.EDITION_CHANGES.items()},
+        "changes": {} if scale else {k: list(v) for k, v in catalog.EDITION_CHANGES.items()},
     }
+    if scale:
+        out["scale"] = scale
+    return out
 
 
 def _special(ctxs: dict[str, Any], role: str) -> str | None:

@@ -56,9 +56,14 @@ class LogEntry:
 class _Edition:
     """All sites of one edition, plus lazily rendered attachments."""
 
-    def __init__(self, edition: int) -> None:
+    def __init__(self, edition: int, scale: int | None = None) -> None:
         self.edition = edition
-        self.sites: dict[str, tuple[SiteContext, SiteBuild]] = sites.build_all(edition)
+        if scale:
+            from nianbao.portal import scale as scale_mod
+
+            self.sites: dict[str, tuple[SiteContext, SiteBuild]] = scale_mod.build_all(scale, edition)
+        else:
+            self.sites = sites.build_all(edition)
         self._files: dict[tuple[str, str], Page] = {}
         self._lock = threading.Lock()
 
@@ -91,10 +96,17 @@ def _etag(body: bytes) -> str:
 
 
 class Portal:
-    """The demo portal. `with Portal() as p: p.base_urls["xicheng"]` ..."""
+    """The demo portal. `with Portal() as p: p.base_urls["xicheng"]` ...
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, edition: int = 1, slow_seconds: float = 2.0) -> None:
+    `scale=N` serves instead one generated site with N reports (nianbao/portal/scale.py), for benchmarks.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, edition: int = 1, slow_seconds: float = 2.0,
+                 scale: int | None = None) -> None:
+        if scale is not None and scale < 1:
+            raise ValueError("scale must be >= 1")
         self.host = host
+        self.scale = scale
         self.port = port
         self.slow_seconds = slow_seconds
         self.request_log: list[LogEntry] = []
@@ -155,7 +167,7 @@ class Portal:
         with self._state_lock:
             cached = self._editions.get(n)
         if cached is None:
-            cached = _Edition(n)
+            cached = _Edition(n, self.scale)
             with self._state_lock:
                 cached = self._editions.setdefault(n, cached)
         return cached
@@ -165,13 +177,13 @@ class Portal:
 
     # -- ground truth ----------------------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:
-        return manifest_mod.build(self._edition, self.base_urls or None)
+        return manifest_mod.build(self._edition, self.base_urls or None, scale=self.scale)
 
     def site_entries(self) -> list[dict[str, Any]]:
         """Entries for the crawler's sites registry."""
         out = []
         for key, (ctx, _build) in self._current().sites.items():
-            base = self.base_urls.get(key) or manifest_mod.default_base_urls()[key]
+            base = self.base_urls.get(key) or manifest_mod.default_base_urls(scale=self.scale)[key]
             out.append({"name": ctx.name, "key": key, "start_urls": [base], "site_code": ctx.site_code,
                         "region": ctx.info.get("region"), "download_delay": 0.05})
         return out
@@ -248,6 +260,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "nginx"
     sys_version = ""
     timeout = 30
+    # Headers and body go out in two writes: without TCP_NODELAY, Nagle and the client's delayed ACK stall
+    # every keep-alive response ~40 ms (wget: 30 pages/s on loopback).
+    disable_nagle_algorithm = True
     portal: Portal
     site_key: str
 
