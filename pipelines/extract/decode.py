@@ -1,0 +1,50 @@
+"""Bytes to text for HTML pages and text dumps: declared charset, BOM, then UTF-8, then GB18030."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", re.I)
+_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030"}
+
+
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    name = _ALIASES.get(name.lower(), name.lower())
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
+    """(text, encoding used). A page that claims UTF-8 but is GBK is read as GB18030 (engineering notes)."""
+    if body.startswith(codecs.BOM_UTF8):
+        return body[3:].decode("utf-8", errors="replace"), "utf-8"
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return body.decode("utf-16", errors="replace"), "utf-16"
+    declared = None
+    if content_type:
+        m = _HEADER_CHARSET.search(content_type)
+        declared = _codec(m.group(1)) if m else None
+    if declared is None:
+        m = _META_CHARSET.search(body[:4096])
+        declared = _codec(m.group(1).decode("ascii", "ignore")) if m else None
+    for enc in [e for e in (declared, "utf-8", "gb18030") if e]:
+        try:
+            return body.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    return body.decode("gb18030", errors="replace"), "gb18030"
+
+
+def looks_binary(body: bytes) -> bool:
+    """Control bytes in the head of the data: not a text format we read."""
+    head = body[:8192]
+    if not head:
+        return False
+    bad = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return b"\x00" in head or bad / len(head) > 0.02

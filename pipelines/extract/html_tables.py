@@ -1,0 +1,93 @@
+"""HTML tables to grids: rowspan/colspan expanded, Word-pasted markup (MsoNormal, <o:p>, <br>) tolerated."""
+
+from __future__ import annotations
+
+import re
+
+from lxml import html as lxml_html
+
+from .grid import RawTable, from_matrix
+
+MAX_SPAN = 60          # a colspan/rowspan larger than this is a typo, not a layout
+MAX_COLS = 200
+_WS = re.compile(r"\s+")
+
+
+def cell_text(el: lxml_html.HtmlElement) -> str:
+    """Visible text of a cell; <br> and block ends become spaces (labels split by <br> are rejoined later)."""
+    parts: list[str] = []
+
+    def walk(node: lxml_html.HtmlElement) -> None:
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if tag in ("script", "style"):
+            return
+        if tag == "br":
+            parts.append(" ")
+        elif node.text:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+            if child.tail:
+                parts.append(child.tail)
+        if tag in ("p", "div", "li"):
+            parts.append(" ")
+
+    walk(el)
+    return _WS.sub(" ", "".join(parts)).strip()
+
+
+def _span(value: str | None) -> int:
+    try:
+        n = int(re.sub(r"[^\d]", "", value or "") or 1)
+    except ValueError:
+        return 1
+    return max(1, min(n, MAX_SPAN))
+
+
+def _rows(table: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
+    """The table's own rows (not those of tables nested in its cells)."""
+    out = []
+    for child in table:
+        tag = child.tag if isinstance(child.tag, str) else ""
+        if tag == "tr":
+            out.append(child)
+        elif tag in ("tbody", "thead", "tfoot"):
+            out += [tr for tr in child if isinstance(tr.tag, str) and tr.tag == "tr"]
+    return out
+
+
+def expand(table: lxml_html.HtmlElement, source: str) -> RawTable:
+    """Lay an HTML table on a full grid and return its rows as slots."""
+    trs = _rows(table)
+    nrows = len(trs)
+    occupied: dict[tuple[int, int], tuple[int, int]] = {}
+    texts: dict[tuple[int, int], str] = {}
+    width = 0
+    for r, tr in enumerate(trs):
+        c = 0
+        for td in tr:
+            if not isinstance(td.tag, str) or td.tag not in ("td", "th"):
+                continue
+            while (r, c) in occupied:
+                c += 1
+            if c >= MAX_COLS:
+                break
+            rs = min(_span(td.get("rowspan")), nrows - r)
+            cs = min(_span(td.get("colspan")), MAX_COLS - c)
+            origin = (r, c)
+            texts[origin] = cell_text(td)
+            for dr in range(rs):
+                for dc in range(cs):
+                    occupied.setdefault((r + dr, c + dc), origin)
+            c += cs
+            width = max(width, c)
+    matrix: list[list[tuple[int, int] | None]] = [
+        [occupied.get((r, c)) for c in range(width)] for r in range(nrows)
+    ]
+    return from_matrix(matrix, texts, source)
+
+
+def tables_in(root: lxml_html.HtmlElement) -> list[RawTable]:
+    """Every innermost table under root (layout tables that wrap others are skipped), as grids."""
+    leaves = [t for t in root.iter("table") if next(t.iterdescendants("table"), None) is None]
+    return [expand(t, f"html table {i + 1}") for i, t in enumerate(leaves)]

@@ -1,0 +1,87 @@
+"""PDF reports: pdfplumber tables rebuilt into span-aware grids from the cell boxes, text outside them.
+
+pdfplumber returns None for the slots of merged cells; the cell bounding boxes give the spans back.
+Tables cut by a page end are not joined here: the row stream of tables.py continues across them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+
+import pdfplumber
+
+from .grid import RawTable, from_matrix
+from .reader import Read
+
+TOL = 1.5          # points: boxes closer than this share a grid line
+
+
+def _lines(values: list[float]) -> list[float]:
+    out: list[float] = []
+    for v in sorted(values):
+        if not out or v - out[-1] > TOL:
+            out.append(v)
+    return out
+
+
+def _index(lines: list[float], v: float) -> int:
+    i = bisect.bisect_left(lines, v - TOL)
+    return min(i, len(lines) - 1)
+
+
+def _last_before(lines: list[float], end: float) -> int:
+    return max(0, bisect.bisect_left(lines, end - TOL) - 1)
+
+
+def table_grid(table: pdfplumber.table.Table, source: str) -> RawTable:
+    rows = table.rows
+    texts_by_box: dict[tuple[float, float, float, float], str] = {}
+    for row, values in zip(rows, table.extract(), strict=False):
+        for box, text in zip(row.cells, values, strict=False):
+            if box is not None:
+                texts_by_box[tuple(box)] = " ".join((text or "").split())
+    boxes = list(texts_by_box)
+    xs = _lines([b[0] for b in boxes])
+    ys = _lines([b[1] for b in boxes])
+    matrix: list[list[tuple[int, int] | None]] = [[None] * len(xs) for _ in ys]
+    texts: dict[tuple[int, int], str] = {}
+    for box in sorted(boxes, key=lambda b: (b[1], b[0])):
+        x0, top, x1, bottom = box
+        r0, c0 = _index(ys, top), _index(xs, x0)
+        r1, c1 = max(r0, _last_before(ys, bottom)), max(c0, _last_before(xs, x1))
+        origin = (r0, c0)
+        texts[origin] = texts_by_box[box]
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                if matrix[r][c] is None:
+                    matrix[r][c] = origin
+    return from_matrix(matrix, texts, source)
+
+
+def read_pdf(body: bytes, max_pages: int = 200) -> Read:
+    tables: list[RawTable] = []
+    texts: list[str] = []
+    prose: list[str] = []
+    notes: list[str] = []
+    with pdfplumber.open(io.BytesIO(body)) as pdf:
+        pages = pdf.pages
+        if len(pages) > max_pages:
+            notes.append(f"only the first {max_pages} of {len(pages)} pages read")
+            pages = pages[:max_pages]
+        for n, page in enumerate(pages, start=1):
+            found = page.find_tables()
+            boxes = [t.bbox for t in found]
+            for k, t in enumerate(found, start=1):
+                tables.append(table_grid(t, f"pdf page {n} table {k}"))
+
+            def outside(obj: dict, boxes: list = boxes) -> bool:
+                if obj.get("object_type") != "char":
+                    return True
+                x, y = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
+                return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
+
+            texts.append(page.extract_text() or "")
+            prose += (page.filter(outside).extract_text() or "").splitlines()
+            page.flush_cache()
+    return Read(text="\n".join(texts), prose=prose, tables=tables, notes=notes)

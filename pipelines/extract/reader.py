@@ -1,0 +1,16 @@
+"""What every format reader hands to the common extraction step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .grid import RawTable
+
+
+@dataclass
+class Read:
+    text: str                                   # the main text, tables included as " | " rows
+    prose: list[str]                            # text lines outside the tables, in order
+    tables: list[RawTable]
+    attachments: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)

@@ -1,0 +1,72 @@
+"""Splitting the report text into its six sections by their headings (domain.md §2, with the variants)."""
+
+from __future__ import annotations
+
+import re
+
+from .normalise import collapse
+
+# heading patterns on NFKC text; the number word, then 、 . or space, then the heading words
+_SEP = r"\s*[、.,]?\s*"
+HEADINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("一", re.compile(r"^一" + _SEP + r"(?:总体情况|概述|总体)")),
+    ("二", re.compile(r"^二" + _SEP + r"主动公开政府信息(?:的)?情况")),
+    ("三", re.compile(r"^三" + _SEP + r"收到和处理政府信息公开申请(?:的)?情况")),
+    ("四", re.compile(r"^四" + _SEP + r"(?:政府信息公开行政复议|因政府信息公开(?:工作)?(?:被)?申请行政复议)")),
+    ("五", re.compile(r"^五" + _SEP + r"(?:政府信息公开工作)?存在的主要问题")),
+    ("六", re.compile(r"^六" + _SEP + r"其他需要报告的事项")),
+)
+MAX_HEADING = 40          # a heading line is short; longer lines are paragraphs that start alike
+
+
+def heading_of(line: str) -> str | None:
+    """The section number word if the line is one of the six headings."""
+    s = collapse(line)
+    s = re.sub(r"^#+\s*", "", s)
+    for num, pat in HEADINGS:
+        m = pat.match(s)
+        if m and (len(s) <= MAX_HEADING or not s[m.end():m.end() + 1].strip()):
+            return num
+    return None
+
+
+def split_sections(lines: list[str]) -> tuple[str, dict[str, str], list[str]]:
+    """(preamble, heading-as-printed -> text, missing section numbers). Headings must come in order."""
+    preamble: list[str] = []
+    sections: dict[str, list[str]] = {}
+    order = [num for num, _ in HEADINGS]
+    current: str | None = None
+    next_index = 0
+    for line in lines:
+        text = collapse(line)
+        if not text:
+            continue
+        num = heading_of(text)
+        if num is not None and num in order[next_index:]:
+            next_index = order.index(num) + 1
+            head, _, rest = _split_inline(text)
+            current = head
+            sections[current] = [rest] if rest else []
+            continue
+        if current is None:
+            preamble.append(text)
+        else:
+            sections[current].append(text)
+    found = {heading_of(h) for h in sections}
+    missing = [n for n in order if n not in found]
+    return "\n".join(preamble), {h: "\n".join(v) for h, v in sections.items()}, missing
+
+
+def _split_inline(text: str) -> tuple[str, str, str]:
+    """A heading run into its first paragraph ("一、总体情况 2025年，…") is cut after the heading words."""
+    for _, pat in HEADINGS:
+        m = pat.match(text)
+        if m:
+            end = m.end()
+            # extend to the end of the heading phrase (情况/事项/…) when the pattern stopped inside it
+            rest = text[end:]
+            tail = re.match(r"^[^\s，。,；;:：]*?(?:情况|事项|措施)", rest)
+            if tail and len(text[:end] + tail.group(0)) <= MAX_HEADING:
+                end += tail.end()
+            return text[:end].strip(), "", text[end:].strip()
+    return text, "", ""

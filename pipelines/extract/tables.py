@@ -1,0 +1,423 @@
+"""Rows of any table source to template cells, by LABELS.
+
+All tables of a document are read as one stream of rows, so a table split across pages or into two
+<table> elements continues where it stopped. A caption or header row sets what the following rows are
+(table 二 sub-table, table 三, table 四) and which grid column holds which template column; data rows are
+keyed by their own label (the last text cell of the row), never by their position. Anything that cannot
+be placed with confidence becomes an issue, not a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import template as tpl
+from .grid import RawTable, Slot
+from .model import MONEY_COLUMNS, Cell
+from .normalise import core, is_blank, is_value_text, label, labels_match, read_value, to_wanyuan
+
+_CAPTION = re.compile(r"第二十条第\(?([一二三四五六七八九十]+|\d+)\)?项")
+_SUB = {"一": "art20_1", "五": "art20_5", "六": "art20_6", "八": "art20_8", "九": "art20_9",
+        "1": "art20_1", "5": "art20_5", "6": "art20_6", "8": "art20_8", "9": "art20_9"}
+_SECTION_LINE = re.compile(r"^#*\s*[一二三四五六]\s*[、.．]\s*\S+情况|^#*\s*[五六]\s*[、.．].*(?:问题|事项)")
+_T4_LEAF = {"结果维持": "upheld", "维持": "upheld", "结果纠正": "corrected", "纠正": "corrected",
+            "其他结果": "other", "尚未审结": "pending", "未审结": "pending", "总计": "total", "合计": "total"}
+
+
+@dataclass
+class _Row:
+    labels: list[Slot]        # text cells (non-numeric), in order
+    values: list[Slot]        # the cells after the last label
+    slots: list[Slot]
+
+
+def _split(slots: list[Slot]) -> _Row:
+    last = -1
+    for i, s in enumerate(slots):
+        if s.text.strip() and not is_value_text(s.text):
+            last = i
+    labels = [s for s in slots[: last + 1] if s.text.strip() and not is_value_text(s.text)]
+    return _Row(labels, slots[last + 1:], slots)
+
+
+@dataclass
+class Mapper:
+    hint: str | None = None                          # template version if already known
+    cells: dict[tuple[str, str, str], Cell] = field(default_factory=dict)
+    issues: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)       # kept but worth telling (extra rows)
+    mode: str | None = None
+    sub: str | None = None
+    t2_heads: list[Slot] = field(default_factory=list)
+    t2_keys: list[str | None] = field(default_factory=list)
+    t2_parent: str | None = None
+    t3_heads: list[Slot] = field(default_factory=list)
+    t3_map: dict[str, tuple[int, int]] | None = None
+    t3_pending: tuple[str, list[Slot], str] | None = None
+    t4_heads: list[Slot] = field(default_factory=list)
+
+    # --- driver ---------------------------------------------------------------------------------
+
+    def feed(self, table: RawTable) -> None:
+        for i, slots in enumerate(table.rows):
+            if not any(s.text.strip() for s in slots):
+                continue                                     # empty sliver rows (PDF page cuts)
+            self._row(slots, table.positional, first=(i == 0 and table.positional))
+        self._flush_pending()
+
+    def result(self) -> list[Cell]:
+        self._flush_pending()
+        return list(self.cells.values())
+
+    def _row(self, slots: list[Slot], positional: bool, first: bool) -> None:
+        own = [s for s in slots if not s.covered]
+        joined = label("".join(s.text for s in own))
+        m = _CAPTION.search(joined)
+        if m and len(joined) <= 30 and not any(is_value_text(s.text) and not is_blank(s.text) for s in own):
+            self._set_mode("t2")
+            self.sub = _SUB.get(m.group(1))
+            if self.sub is None:
+                self.issues.append(f"unknown sub-table {m.group(0)} ({own[0].where})")
+            return
+        if "勾稽关系" in joined or "申请人情况" in joined:
+            self._set_mode("t3")
+            self.t3_heads = list(own)
+            return
+        if "行政复议" in joined and "行政诉讼" in joined and not self._has_numbers(own):
+            self._set_mode("t4")
+            self.t4_heads = list(own)
+            return
+        if not positional and len(slots) == 1 and _SECTION_LINE.match(slots[0].text.strip()):
+            self._set_mode(None)
+            return
+        row = _split(slots)
+        if first and self.mode and not self._belongs(row):
+            self._set_mode(None)
+        if self.mode == "t2":
+            self._t2_row(row, positional)
+        elif self.mode == "t3":
+            self._t3_row(row, positional)
+        elif self.mode == "t4":
+            self._t4_row(row, positional)
+
+    def _set_mode(self, mode: str | None) -> None:
+        self._flush_pending()
+        self.mode, self.sub = mode, None
+        self.t2_heads, self.t2_keys, self.t2_parent = [], [], None
+        if mode != "t3":
+            self.t3_heads, self.t3_map = [], None
+        if mode != "t4":
+            self.t4_heads = []
+
+    @staticmethod
+    def _has_numbers(slots: list[Slot]) -> bool:
+        return any(is_value_text(s.text) and not is_blank(s.text) for s in slots)
+
+    def _belongs(self, row: _Row) -> bool:
+        """Does the first row of a new table continue the current one (a split table)?"""
+        if not row.labels:
+            return self.mode == "t4" or (self.mode == "t3" and self.t3_pending is not None)
+        own = row.labels[-1].text
+        if self.mode == "t3":
+            return self._t3_key(own) is not None
+        if self.mode == "t2" and self.sub:
+            return self._t2_row_key(own) is not None or core(own) == "信息内容"
+        return False
+
+    def _emit(self, table: str, row: str, column: str, slot: Slot, money_hint: str | None = None) -> None:
+        raw = slot.text.strip()
+        v = read_value(raw)
+        value = v.value
+        unit = None
+        if column in MONEY_COLUMNS:
+            unit = v.unit or money_hint
+            if unit and value is not None:
+                value = to_wanyuan(raw, unit)
+        key = (table, row, column)
+        cell = Cell(table, row, column, value, raw, unit, slot.where)
+        old = self.cells.get(key)
+        if old is not None:
+            if old.value != cell.value:
+                self.issues.append(f"{table}.{row}.{column} appears twice with different values "
+                                   f"({old.raw!r} at {old.where}, {raw!r} at {slot.where}); kept the first")
+            return
+        if not v.ok:
+            self.issues.append(f"{table}.{row}.{column}: {raw!r} is not a number ({slot.where})")
+        self.cells[key] = cell
+
+    # --- table 二 -------------------------------------------------------------------------------
+
+    def _t2_row_key(self, text: str) -> str | None:
+        sub = tpl.t2_subtables().get(self.sub or "")
+        if sub is None:
+            return None
+        keys = {r.key for r in sub.rows if core(text) == core(r.label)}
+        if not keys:
+            keys = {r.key for r in sub.rows if labels_match(text, r.label)}
+        return keys.pop() if len(keys) == 1 else None
+
+    def _t2_header(self, row: _Row, positional: bool) -> None:
+        heads = [s for s in row.slots[row.slots.index(row.labels[0]) + 1:] if not s.covered and s.text.strip()]
+        self.t2_heads = heads
+        sub = tpl.t2_subtables().get(self.sub or "")
+        if sub is None:
+            return
+        keys: list[str | None] = []
+        versions: set[str] = set()
+        for h in heads:
+            found = {c.key for c in sub.columns if core(h.text) == core(c.label)}
+            if not found:
+                found = {c.key for c in sub.columns if labels_match(h.text, c.label)}
+            keys.append(found.pop() if len(found) == 1 else None)
+            versions |= {c.version for c in sub.columns if keys[-1] == c.key}
+        if None in keys:
+            version = next(iter(versions)) if len(versions) == 1 else self.hint
+            order = tpl.t2_columns(version, self.sub or "") if version else []
+            if len(order) == len(keys) and all(k is None or k == order[i] for i, k in enumerate(keys)):
+                keys = list(order)
+            else:
+                self.issues.append(f"table2 {self.sub}: header {[h.text for h in heads]} not understood "
+                                   f"({heads[0].where if heads else ''})")
+        self.t2_keys = keys
+
+    def _t2_row(self, row: _Row, positional: bool) -> None:
+        if not row.labels:
+            if self._has_numbers(row.values):
+                self.issues.append(f"table2 {self.sub}: values without a row label ({row.values[0].where})")
+            return
+        if core(row.labels[0].text) == "信息内容":
+            self._t2_header(row, positional)
+            return
+        if not self.sub:
+            return
+        own = row.labels[-1]
+        parents = row.labels[:-1]
+        key = self._t2_row_key(own.text)
+        if key is None:
+            parent_key = None
+            for p in parents:
+                parent_key = self._t2_row_key(p.text) or parent_key
+            if parent_key is None and not parents and not row.slots[0].text.strip() and not positional:
+                parent_key = self.t2_parent            # text dumps: an empty first cell continues a rowspan
+            if parent_key is None and not self._has_numbers(row.values):
+                return
+            self.t2_parent = parent_key
+            key = f"{parent_key}/{core(own.text)}" if parent_key else core(own.text)
+            self.notes.append(f"table2 {self.sub}: extra row {own.text!r} kept as {self.sub}.{key}")
+        else:
+            self.t2_parent = key
+        values = self._t2_values(row, positional)
+        if values is None:
+            return
+        for slot, col in values:
+            hint = None
+            head = self._t2_head_for(col)
+            if head is not None and col in MONEY_COLUMNS:
+                ht = label(head.text)
+                hint = "万元" if "万元" in ht else ("元" if "元" in ht else None)
+            self._emit("table2", f"{self.sub}.{key}", col, slot, hint)
+
+    def _t2_head_for(self, col: str) -> Slot | None:
+        for h, k in zip(self.t2_heads, self.t2_keys, strict=False):
+            if k == col:
+                return h
+        return None
+
+    def _t2_values(self, row: _Row, positional: bool) -> list[tuple[Slot, str]] | None:
+        keys = self.t2_keys
+        vals = [s for s in row.values if not s.covered]
+        where = f"table2 {self.sub}.{row.labels[-1].text}"
+        if not keys or None in keys:
+            if self._has_numbers(vals):
+                self.issues.append(f"{where}: no usable header, values not placed ({vals[0].where})")
+            return None
+        if positional:
+            heads = self.t2_heads
+            vals = [s for s in vals if s.text.strip() or any(_overlap(s, h) for h in heads)]
+        else:
+            while vals and not vals[-1].text.strip() and len(vals) > len(keys):
+                vals.pop()
+            while vals and not vals[0].text.strip() and len(vals) > len(keys):
+                vals.pop(0)
+        if len(vals) == len(keys):
+            return [(s, keys[i]) for i, s in enumerate(vals) if keys[i]]  # type: ignore[misc]
+        if positional:
+            out = []
+            for s in vals:
+                hit = [k for h, k in zip(self.t2_heads, keys, strict=False) if h.col0 <= s.col0 <= h.col1]
+                if len(hit) == 1 and hit[0]:
+                    out.append((s, hit[0]))
+                elif s.text.strip():
+                    self.issues.append(f"{where}: value {s.text!r} under no single header ({s.where})")
+            return out
+        self.issues.append(f"{where}: {len(vals)} values for {len(keys)} columns, not placed")
+        return None
+
+    # --- table 三 -------------------------------------------------------------------------------
+
+    def _t3_key(self, text: str) -> str | None:
+        rows = tpl.t3_rows_all()
+        keys = {r.key for r in rows if core(text) == core(r.label)}
+        if not keys:
+            keys = {r.key for r in rows if labels_match(text, r.label)}
+        return keys.pop() if len(keys) == 1 else None
+
+    def _t3_colmap(self) -> dict[str, tuple[int, int]] | None:
+        cols = tpl.t3_columns()
+        found: dict[str, tuple[int, int]] = {}
+        for s in self.t3_heads:
+            if s.covered or s.col0 < 0:
+                continue
+            for c in cols:
+                if core(s.text) == core(c.label) and c.key not in found and s.col0 == s.col1:
+                    found[c.key] = (s.col0, s.col1)
+        if len(found) == len(cols) and len({v for v in found.values()}) == len(cols):
+            return found
+        return None
+
+    def _t3_row(self, row: _Row, positional: bool) -> None:
+        if not row.labels:
+            if self.t3_pending and not positional:
+                key, vals, where = self.t3_pending
+                while vals and not vals[-1].text.strip():
+                    vals.pop()                       # the wrapped line's own trailing separator
+                vals += [s for s in row.values]
+                self.t3_pending = (key, vals, where)
+                self._try_t3_pending(final=False)
+            elif self._has_numbers(row.values):
+                self.issues.append(f"table3: values without a row label ({row.values[0].where})")
+            return
+        self._flush_pending()
+        own = row.labels[-1]
+        if self._is_t3_header_row(row):
+            self.t3_heads += [s for s in row.slots if not s.covered]
+            self.t3_map = None
+            return
+        key = self._t3_key(own.text)
+        if key is None:
+            if self._has_numbers(row.values):
+                self.issues.append(f"table3: row {own.text!r} not in the template, values not placed ({own.where})")
+            return
+        if positional:
+            if self.t3_map is None:
+                self.t3_map = self._t3_colmap() or {}
+            self._t3_place(key, [s for s in row.values if not s.covered], own.where)
+            return
+        self.t3_pending = (key, list(row.values), own.where)
+        self._try_t3_pending(final=False)
+
+    def _is_t3_header_row(self, row: _Row) -> bool:
+        names = {core(c.label) for c in tpl.t3_columns()} | {"法人或其他组织", "申请人情况"}
+        own = [s for s in row.labels if not s.covered]
+        return bool(own) and all(core(s.text) in names for s in own) and not self._has_numbers(row.values)
+
+    def _t3_place(self, key: str, vals: list[Slot], where: str) -> None:
+        cols = [c.key for c in tpl.t3_columns()]
+        if self.t3_map:
+            placed: dict[str, Slot] = {}
+            for s in vals:
+                hit = [k for k, (a, b) in self.t3_map.items() if a <= s.col0 <= b or a <= s.col1 <= b]
+                if len(hit) == 1 and s.col0 >= self.t3_map[hit[0]][0] and s.col1 <= self.t3_map[hit[0]][1]:
+                    placed[hit[0]] = s
+                elif s.text.strip():
+                    self.issues.append(f"table3.{key}: value {s.text!r} spans no single column ({s.where})")
+            for c in cols:
+                if c in placed:
+                    self._emit("table3", key, c, placed[c])
+            return
+        if len(vals) == len(cols):
+            for c, s in zip(cols, vals, strict=True):
+                self._emit("table3", key, c, s)
+            return
+        self.issues.append(f"table3.{key}: {len(vals)} values for 7 columns and no header to place them ({where})")
+
+    def _try_t3_pending(self, final: bool) -> None:
+        if not self.t3_pending:
+            return
+        key, vals, where = self.t3_pending
+        trimmed = list(vals)
+        while trimmed and not trimmed[-1].text.strip():
+            trimmed.pop()
+        while len(trimmed) > 7 and not trimmed[0].text.strip():
+            trimmed.pop(0)
+        if len(trimmed) == 7:
+            self.t3_pending = None
+            for c, s in zip([c.key for c in tpl.t3_columns()], trimmed, strict=True):
+                self._emit("table3", key, c, s)
+        elif len(trimmed) > 7 or final:
+            self.t3_pending = None
+            self.issues.append(f"table3.{key}: {len(trimmed)} values where 7 are expected, not placed ({where})")
+
+    def _flush_pending(self) -> None:
+        self._try_t3_pending(final=True)
+
+    # --- table 四 -------------------------------------------------------------------------------
+
+    def _t4_colmap(self) -> dict[int, tuple[str, str]] | None:
+        groups: dict[str, tuple[int, int]] = {}
+        for s in self.t4_heads:
+            t = core(s.text)
+            if s.covered or s.col0 < 0:
+                continue
+            if "直接起诉" in t:
+                groups["litigation_direct"] = (s.col0, s.col1)
+            elif "复议后起诉" in t:
+                groups["litigation_after_review"] = (s.col0, s.col1)
+            elif t == "行政复议":
+                groups["review"] = (s.col0, s.col1)
+        out: dict[int, tuple[str, str]] = {}
+        for s in self.t4_heads:
+            key = _T4_LEAF.get(core(s.text))
+            if s.covered or key is None or s.col0 != s.col1:
+                continue
+            for g in ("litigation_direct", "litigation_after_review", "review"):
+                a, b = groups.get(g, (-1, -2))
+                if a <= s.col0 <= b:
+                    out[s.col0] = (g, key)
+                    break
+        if len(out) == 15 and len(set(out.values())) == 15:
+            return out
+        return None
+
+    def _t4_row(self, row: _Row, positional: bool) -> None:
+        if row.labels and not self._has_numbers(row.values):
+            self.t4_heads += [s for s in row.slots if not s.covered]
+            return
+        vals = [s for s in row.values if not s.covered]
+        if not self._has_numbers(vals):
+            return
+        where = vals[0].where
+        colmap = self._t4_colmap() if positional else None
+        order = [(g, c) for g in tpl.T4_GROUPS for c in tpl.T4_COLUMNS]
+        if colmap:
+            for s in vals:
+                if s.col0 in colmap and s.col0 == s.col1:
+                    g, c = colmap[s.col0]
+                    self._emit("table4", g, c, s)
+                elif s.text.strip():
+                    self.issues.append(f"table4: value {s.text!r} under no single header ({s.where})")
+        else:
+            if not positional:
+                while vals and not vals[-1].text.strip():
+                    vals.pop()
+                while len(vals) > 15 and not vals[0].text.strip():
+                    vals.pop(0)
+            if len(vals) != 15:
+                self.issues.append(f"table4: {len(vals)} values where 15 are expected, not placed ({where})")
+            else:
+                for (g, c), s in zip(order, vals, strict=True):
+                    self._emit("table4", g, c, s)
+        self._set_mode(None)
+
+
+def _overlap(s: Slot, h: Slot) -> bool:
+    return not (s.col1 < h.col0 or h.col1 < s.col0)
+
+
+def map_tables(tables: list[RawTable], hint: str | None = None) -> tuple[list[Cell], list[str], list[str]]:
+    """All template cells found in the tables, the problems met on the way, and notes (extra rows kept)."""
+    mapper = Mapper(hint=hint)
+    for t in tables:
+        mapper.feed(t)
+    return mapper.result(), mapper.issues, mapper.notes

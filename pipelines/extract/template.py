@@ -1,0 +1,128 @@
+"""The table templates (templates.json) and the template-version detector of domain.md §3.4."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .normalise import label
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "nianbao" / "data" / "templates.json"
+VERSIONS = ("2019", "2021")
+
+
+@lru_cache(maxsize=1)
+def templates() -> dict:
+    return json.loads(TEMPLATES.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Col:
+    key: str
+    label: str
+    version: str
+
+
+@dataclass(frozen=True)
+class T2Sub:
+    id: str
+    columns: tuple[Col, ...]          # both versions (a key may appear twice with different labels)
+    rows: tuple[Col, ...]
+
+
+@lru_cache(maxsize=1)
+def t2_subtables() -> dict[str, T2Sub]:
+    out: dict[str, tuple[list[Col], list[Col]]] = {}
+    for v in VERSIONS:
+        for sub in templates()["versions"][v]["table2"]:
+            cols, rows = out.setdefault(sub["id"], ([], []))
+            cols += [Col(c["key"], c["label"], v) for c in sub["columns"]]
+            rows += [Col(r["key"], r["label"], v) for r in sub["rows"]]
+    return {k: T2Sub(k, tuple(c), tuple(r)) for k, (c, r) in out.items()}
+
+
+def t2_columns(version: str, sub: str) -> list[str]:
+    for s in templates()["versions"][version]["table2"]:
+        if s["id"] == sub:
+            return [c["key"] for c in s["columns"]]
+    return []
+
+
+def t2_keys(version: str) -> list[tuple[str, str]]:
+    """(row, column) of every table-二 value cell of a version, row as '<sub>.<row>'."""
+    out = []
+    for s in templates()["versions"][version]["table2"]:
+        for r in s["rows"]:
+            out += [(f"{s['id']}.{r['key']}", c["key"]) for c in s["columns"]]
+    return out
+
+
+@lru_cache(maxsize=1)
+def t3_rows_all() -> tuple[Col, ...]:
+    seen: list[Col] = []
+    for v in VERSIONS:
+        seen += [Col(r["key"], r["label"], v) for r in templates()["versions"][v]["table3"]["rows"]]
+    return tuple(seen)
+
+
+def t3_row_keys(version: str) -> list[str]:
+    return [r["key"] for r in templates()["versions"][version]["table3"]["rows"]]
+
+
+def t3_leaf_keys(version: str) -> list[str]:
+    return [r["key"] for r in templates()["versions"][version]["table3"]["rows"] if r.get("leaf")]
+
+
+def t3_columns() -> list[Col]:
+    return [Col(c["key"], c["label"], "2019") for c in templates()["versions"]["2019"]["table3"]["columns"]]
+
+
+T4_GROUPS = ("review", "litigation_direct", "litigation_after_review")
+T4_COLUMNS = ("upheld", "corrected", "other", "pending", "total")
+
+
+# --- version detection ------------------------------------------------------------------------------
+
+SIGNALS_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "逾期未按收费通知")
+SIGNALS_2019 = ("本年新制作数量", "本年新公开数量", "对外公开总数量", "第二十条第(九)项", "政府集中采购")
+_PRE2019_HEADINGS = re.compile(r"(?:^|\s)[一二三四五六七八九]、\s*(?:概述|政府信息公开咨询情况|政府信息公开收费及减免情况)")
+
+
+def detect(text: str, cell_keys: set[tuple[str, str, str]], year: int | None) -> tuple[str | None, list[str]]:
+    """Template version from the cells found (strongest) and the text's signals; returns (version, reasons)."""
+    keys = {(t, r.split(".")[0] if t == "table2" else r, c) for t, r, c in cell_keys}
+    cols2019 = {"new_made", "new_published", "total_published", "prev_year_items", "delta",
+                "procurement_items", "procurement_amount"}
+    cols2021 = {"issued", "repealed", "in_force", "amount_10k_yuan"}
+    score = {"2019": 0, "2021": 0}
+    reasons: list[str] = []
+    found19 = sorted({c for t, _, c in keys if t == "table2" and c in cols2019})
+    found21 = sorted({c for t, _, c in keys if t == "table2" and c in cols2021})
+    if found19:
+        score["2019"] += 2
+        reasons.append("table 二 has 2019 columns " + ",".join(found19))
+    if found21:
+        score["2021"] += 2
+        reasons.append("table 二 has 2021 columns " + ",".join(found21))
+    if any(t == "table3" and r in ("r6_overdue_correction", "r6_overdue_fee") for t, r, _ in keys):
+        score["2021"] += 2
+        reasons.append("table 三 has the three （六） rows")
+    flat = label(text)
+    for s in SIGNALS_2021:
+        if label(s) in flat:
+            score["2021"] += 1
+            reasons.append(f"text has {s}")
+    for s in SIGNALS_2019:
+        if label(s) in flat:
+            score["2019"] += 1
+            reasons.append(f"text has {s}")
+    if score["2019"] or score["2021"]:
+        if score["2019"] == score["2021"]:
+            return None, reasons + ["signals of both versions, equally strong"]
+        return ("2019" if score["2019"] > score["2021"] else "2021"), reasons
+    if not cell_keys and ((year is not None and year < 2019) or _PRE2019_HEADINGS.search(text)):
+        return "pre2019", reasons + ["no standard tables; pre-2019 year or structure"]
+    return None, reasons
