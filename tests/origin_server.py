@@ -26,6 +26,44 @@ LAST_MODIFIED = "Mon, 15 Jan 2024 08:00:00 GMT"
 BIG = b"x" * 200_000
 
 
+def _filler(seed: int, size: int) -> bytes:
+    """Deterministic bytes that compress about as badly as a real PDF."""
+    import random
+
+    return random.Random(seed).randbytes(size)
+
+
+def _page(seed: int, edition: int = 1) -> bytes:
+    """A report-like HTML page of ~12 KB whose words vary (compresses like real text, not like a repeated line)."""
+    import random
+
+    rnd = random.Random(seed * 100 + edition)
+    words = ["政府", "信息", "公开", "工作", "年度", "报告", "依申请", "主动", "行政", "复议", "诉讼", "收到", "办结",
+             "2023", "件", "条", "统计", "情况", "说明", "存在", "问题", "改进"]
+    text = "".join(rnd.choice(words) + ("。" if rnd.random() < 0.1 else "") for _ in range(2500))
+    return f"<html><head><title>2023年度报告 {seed}</title></head><body><p>{text}</p></body></html>".encode()
+
+
+# Incremental-crawl fixtures (`/inc/...`): path -> (body builder(edition), extra headers, validators).
+INC_PDF = _filler(7, 40_000)
+INC_COPY = _filler(8, 30_000)
+INC_ROBOTS_ETAG = b'"robots-v1"'
+
+
+def inc_body(path: str, edition: int) -> bytes:
+    return {
+        "/inc/etag": lambda: _page(1),
+        "/inc/lm.pdf": lambda: INC_PDF,
+        "/inc/plain": lambda: _page(2),
+        "/inc/copy-a": lambda: INC_COPY,
+        "/inc/copy-b": lambda: INC_COPY,
+        "/inc/cookies": lambda: _page(3),
+        "/inc/gbk.pdf": lambda: INC_PDF[:20_000] + b"gbk",
+        "/inc/gzip": lambda: _page(4),
+        "/inc/changing": lambda: _page(5, edition),
+    }[path]()
+
+
 def gzipped(data: bytes) -> bytes:
     return gzip.compress(data, mtime=0)
 
@@ -60,12 +98,47 @@ class Handler(BaseHTTPRequestHandler):
     def end_headers(self) -> None:
         self._headers_buffer.append(b"\r\n")  # flushed by _reply after we copy the buffer
 
+    def _incremental(self, path: str) -> None:
+        """Pages with validators answer 304 to matching conditional requests; /inc/plain has none."""
+        import hashlib
+
+        body = inc_body(path, self.server.edition)
+        etag = b'"' + hashlib.sha1(body).hexdigest()[:16].encode() + b'"'
+        html = ("Content-Type", b"text/html; charset=utf-8")
+        headers: list[tuple[str, bytes]] = []
+        validators: list[tuple[str, bytes]] = [("ETag", etag)]
+        if path == "/inc/lm.pdf":
+            headers = [("Content-Type", b"application/pdf")]
+            validators = [("Last-Modified", LAST_MODIFIED.encode())]
+        elif path == "/inc/gbk.pdf":
+            headers = [("Content-Type", b"application/pdf"), ("Content-Disposition", DISPOSITION)]
+        elif path == "/inc/cookies":
+            headers = [html, ("Set-Cookie", b"s=1; Path=/"), ("Set-Cookie", b"t=2; Path=/; HttpOnly")]
+        elif path == "/inc/gzip":
+            headers, body = [html, ("Content-Encoding", b"gzip")], gzipped(body)
+        elif path in ("/inc/plain", "/inc/copy-a", "/inc/copy-b"):
+            headers, validators = [("Content-Type", b"application/octet-stream" if "copy" in path else html[1])], []
+        else:
+            headers = [html]
+        sent_inm = self.headers.get("If-None-Match")
+        sent_ims = self.headers.get("If-Modified-Since")
+        if validators and ((sent_inm and sent_inm.encode() == etag) or (
+                sent_ims and path == "/inc/lm.pdf" and sent_ims == LAST_MODIFIED)):
+            self._reply(304, validators, length=False)
+            return
+        self._reply(200, headers + validators, body)
+
     def do_GET(self) -> None:  # noqa: C901 - one branch per known response
         self._record_request()
         path = urlsplit(self.path).path
         html = ("Content-Type", b"text/html; charset=utf-8")
-        if path == "/robots.txt":
-            self._reply(200, [("Content-Type", b"text/plain")], ROBOTS)
+        if path.startswith("/inc/"):
+            self._incremental(path)
+        elif path == "/robots.txt":
+            if self.headers.get("If-None-Match") == INC_ROBOTS_ETAG.decode():
+                self._reply(304, [("ETag", INC_ROBOTS_ETAG)], length=False)
+                return
+            self._reply(200, [("Content-Type", b"text/plain"), ("ETag", INC_ROBOTS_ETAG)], ROBOTS)
         elif path == "/identity":
             self._reply(200, [html], TEXT)
         elif path == "/gzip":
@@ -132,6 +205,7 @@ class OriginServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), Handler)
         self.requests: list[bytes] = []
         self.sent: dict[str, bytes] = {}
+        self.edition = 1
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property

@@ -335,7 +335,7 @@ def test_cdx_and_show(crawl: Crawl, tmp_path: Path) -> None:
     lines = out.getvalue().splitlines()
     assert lines == sorted(lines)
     assert len(lines) == len([1 for _, loc in crawl.records if loc.record.rec_type == "response"])
-    assert any(line.startswith("127.0.0.1:") and "/search?page=1&q=%e5%b9%b4" in line for line in lines)
+    assert any(line.startswith("1,0,0,127:") and "/search?page=1&q=%e5%b9%b4" in line for line in lines)
     shown = io.StringIO()
     assert commands.show(crawl.data, crawl.base + "/gb2312", None, shown) == 0
     assert "2023年政府信息公开工作年度报告" in shown.getvalue()
