@@ -48,6 +48,7 @@ def _page(seed: int, edition: int = 1) -> bytes:
 INC_PDF = _filler(7, 40_000)
 INC_COPY = _filler(8, 30_000)
 INC_ROBOTS_ETAG = b'"robots-v1"'
+GRAPH_PAGES = 60
 
 
 def inc_body(path: str, edition: int) -> bytes:
@@ -128,12 +129,29 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._reply(200, headers + validators, body)
 
+    def _graph(self, path: str) -> None:
+        """A binary tree of GRAPH_PAGES pages, each linking to its children and one PDF; slowed by `delay`."""
+        import time
+
+        time.sleep(self.server.graph_delay)
+        name = path.rsplit("/", 1)[1]
+        if name.endswith(".pdf"):
+            self._reply(200, [("Content-Type", b"application/pdf")], _filler(int(name[:-4]), 3000))
+            return
+        n = int(name)
+        links = [f'<a href="/graph/{c}">page {c}</a>' for c in (2 * n + 1, 2 * n + 2) if c < GRAPH_PAGES]
+        links.append(f'<a href="/graph/{n}.pdf">file</a>')
+        self._reply(200, [("Content-Type", b"text/html; charset=utf-8")],
+                    f"<html><body><h1>{n}</h1>{''.join(links)}</body></html>".encode() + _page(n)[:2000])
+
     def do_GET(self) -> None:  # noqa: C901 - one branch per known response
         self._record_request()
         path = urlsplit(self.path).path
         html = ("Content-Type", b"text/html; charset=utf-8")
         if path.startswith("/inc/"):
             self._incremental(path)
+        elif path.startswith("/graph/"):
+            self._graph(path)
         elif path == "/robots.txt":
             if self.headers.get("If-None-Match") == INC_ROBOTS_ETAG.decode():
                 self._reply(304, [("ETag", INC_ROBOTS_ETAG)], length=False)
@@ -206,6 +224,7 @@ class OriginServer(ThreadingHTTPServer):
         self.requests: list[bytes] = []
         self.sent: dict[str, bytes] = {}
         self.edition = 1
+        self.graph_delay = 0.0
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
