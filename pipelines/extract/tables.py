@@ -56,12 +56,16 @@ class Mapper:
     t3_map: dict[str, tuple[int, int]] | None = None
     t3_pending: tuple[str, list[Slot], str] | None = None
     t4_heads: list[Slot] = field(default_factory=list)
+    tno: int = 0                                     # index of the table being read
+    t2_tno: int = -1                                 # table whose header gave the column positions
+    t3_tno: int = -1
 
     # --- driver ---------------------------------------------------------------------------------
 
     def feed(self, table: RawTable) -> None:
+        self.tno += 1
         for i, slots in enumerate(table.rows):
-            if not any(s.text.strip() for s in slots):
+            if not any(s.text.strip() for s in slots) and not (self.mode == "t4" and table.positional):
                 continue                                     # empty sliver rows (PDF page cuts)
             self._row(slots, table.positional, first=(i == 0 and table.positional))
         self._flush_pending()
@@ -82,7 +86,7 @@ class Mapper:
             return
         if "勾稽关系" in joined or "申请人情况" in joined:
             self._set_mode("t3")
-            self.t3_heads = list(own)
+            self.t3_heads, self.t3_map, self.t3_tno = list(own), None, self.tno
             return
         if "行政复议" in joined and "行政诉讼" in joined and not self._has_numbers(own):
             self._set_mode("t4")
@@ -159,7 +163,7 @@ class Mapper:
 
     def _t2_header(self, row: _Row, positional: bool) -> None:
         heads = [s for s in row.slots[row.slots.index(row.labels[0]) + 1:] if not s.covered and s.text.strip()]
-        self.t2_heads = heads
+        self.t2_heads, self.t2_tno = heads, self.tno
         sub = tpl.t2_subtables().get(self.sub or "")
         if sub is None:
             return
@@ -232,6 +236,9 @@ class Mapper:
             if self._has_numbers(vals):
                 self.issues.append(f"{where}: no usable header, values not placed ({vals[0].where})")
             return None
+        if positional and self.t2_tno != self.tno:
+            positional = False          # a continuation table: its columns are not the header's
+            vals = [s for s in vals if s.text.strip()] if len(vals) > len(keys) else vals
         if positional:
             heads = self.t2_heads
             vals = [s for s in vals if s.text.strip() or any(_overlap(s, h) for h in heads)]
@@ -292,7 +299,7 @@ class Mapper:
         own = row.labels[-1]
         if self._is_t3_header_row(row):
             self.t3_heads += [s for s in row.slots if not s.covered]
-            self.t3_map = None
+            self.t3_map, self.t3_tno = None, self.tno
             return
         key = self._t3_key(own.text)
         if key is None:
@@ -302,7 +309,8 @@ class Mapper:
         if positional:
             if self.t3_map is None:
                 self.t3_map = self._t3_colmap() or {}
-            self._t3_place(key, [s for s in row.values if not s.covered], own.where)
+            self._t3_place(key, [s for s in row.values if not s.covered], own.where,
+                           same_table=self.t3_tno == self.tno)
             return
         self.t3_pending = (key, list(row.values), own.where)
         self._try_t3_pending(final=False)
@@ -310,11 +318,14 @@ class Mapper:
     def _is_t3_header_row(self, row: _Row) -> bool:
         names = {core(c.label) for c in tpl.t3_columns()} | {"法人或其他组织", "申请人情况"}
         own = [s for s in row.labels if not s.covered]
-        return bool(own) and all(core(s.text) in names for s in own) and not self._has_numbers(row.values)
+        return (bool(own) and all(core(s.text) in names and core(s.text) == label(s.text) for s in own)
+                and not self._has_numbers(row.values))
 
-    def _t3_place(self, key: str, vals: list[Slot], where: str) -> None:
+    def _t3_place(self, key: str, vals: list[Slot], where: str, same_table: bool = True) -> None:
         cols = [c.key for c in tpl.t3_columns()]
-        if self.t3_map:
+        if self.t3_map and not same_table:
+            cols = sorted(self.t3_map, key=lambda k: self.t3_map[k][0])  # type: ignore[index]
+        if self.t3_map and same_table:
             placed: dict[str, Slot] = {}
             for s in vals:
                 hit = [k for k, (a, b) in self.t3_map.items() if a <= s.col0 <= b or a <= s.col1 <= b]
@@ -385,10 +396,10 @@ class Mapper:
             self.t4_heads += [s for s in row.slots if not s.covered]
             return
         vals = [s for s in row.values if not s.covered]
-        if not self._has_numbers(vals):
-            return
-        where = vals[0].where
         colmap = self._t4_colmap() if positional else None
+        if not vals or (not self._has_numbers(vals) and not (colmap and not row.labels and len(vals) >= 15)):
+            return                       # an all-blank row counts only under a complete header
+        where = vals[0].where
         order = [(g, c) for g in tpl.T4_GROUPS for c in tpl.T4_COLUMNS]
         if colmap:
             for s in vals:
