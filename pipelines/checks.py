@@ -114,7 +114,7 @@ def _t3_version(v: Values) -> str:
 
 
 def _t3_row_order(key: str) -> int:
-    keys = [r.key for r in tpl.t3_rows_all()]
+    keys = tpl.t3_row_keys("2021")
     return keys.index(key) if key in keys else 99
 
 

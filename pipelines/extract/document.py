@@ -174,7 +174,7 @@ def _incomplete(ex: Extraction) -> list[str]:
 def _cell_order(c: model.Cell) -> tuple:
     t = {"table2": 0, "table3": 1, "table4": 2}[c.table]
     if c.table == "table3":
-        rows = [r.key for r in tpl.t3_rows_all()]
+        rows = tpl.t3_row_keys("2021")  # a superset of the 2019 rows, in order
         cols = [x.key for x in tpl.t3_columns()]
         return (t, rows.index(c.row) if c.row in rows else 99, cols.index(c.column), "")
     if c.table == "table4":

@@ -6,6 +6,13 @@ import re
 
 from .normalise import collapse
 
+_WS = re.compile(r"[\s\u3000\xa0]+")
+
+
+def _clean(line: str) -> str:
+    """Whitespace collapsed, characters kept as published (full-width punctuation stays)."""
+    return _WS.sub(" ", line).strip()
+
 # heading patterns on NFKC text; the number word, then 、 . or space, then the heading words
 _SEP = r"\s*[、.,]?\s*"
 HEADINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -38,7 +45,7 @@ def split_sections(lines: list[str]) -> tuple[str, dict[str, str], list[str]]:
     current: str | None = None
     next_index = 0
     for line in lines:
-        text = collapse(line)
+        text = re.sub(r"^#+\s*", "", _clean(line))
         if not text:
             continue
         num = heading_of(text)
@@ -59,12 +66,15 @@ def split_sections(lines: list[str]) -> tuple[str, dict[str, str], list[str]]:
 
 def _split_inline(text: str) -> tuple[str, str, str]:
     """A heading run into its first paragraph ("一、总体情况 2025年，…") is cut after the heading words."""
+    norm = collapse(text)
+    if len(norm) != len(text):
+        return text, "", ""
     for _, pat in HEADINGS:
-        m = pat.match(text)
+        m = pat.match(norm)
         if m:
             end = m.end()
             # extend to the end of the heading phrase (情况/事项/…) when the pattern stopped inside it
-            rest = text[end:]
+            rest = norm[end:]
             tail = re.match(r"^[^\s，。,；;:：]*?(?:情况|事项|措施)", rest)
             if tail and len(text[:end] + tail.group(0)) <= MAX_HEADING:
                 end += tail.end()

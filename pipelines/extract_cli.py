@@ -1,0 +1,95 @@
+"""`nianbao extract FILE [--url URL] [--json]`: extract one saved document offline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mimetypes
+import sys
+from pathlib import Path
+
+from pipelines.extract import Extraction, extract_document
+from pipelines.extract import template as tpl
+
+T3_HEAD = ("自然人", "商业企业", "科研机构", "社会公益", "法律服务", "其他", "总计")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="saved report: HTML page, PDF, DOCX, DOC/WPS or a text dump")
+    parser.add_argument("--url", help="the URL it was fetched from (dates in URLs, relative links)")
+    parser.add_argument("--json", action="store_true", help="print the extraction as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        print(f"cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    ctype = mimetypes.guess_type(path.name)[0]
+    ex = extract_document(body, url=args.url, content_type=ctype, filename=path.name)
+    if args.json:
+        json.dump(ex.to_json_dict(), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(summary(ex))
+    return 0 if ex.status in ("ok", "partial", "no_tables") else 1
+
+
+def _fmt(v: int | float | None) -> str:
+    return "" if v is None else str(v)
+
+
+def summary(ex: Extraction) -> str:
+    """A readable report: metadata, the three tables laid out, checks and warnings."""
+    out = [f"status:    {ex.status} ({ex.message})" if ex.message else f"status:    {ex.status}",
+           f"title:     {ex.title or '-'}", f"agency:    {ex.agency or '-'}",
+           f"year:      {ex.year or '-'}   published: {ex.published or '-'}   site code: {ex.site_code or '-'}",
+           f"template:  {ex.template or '-'}",
+           "sections:  " + (" / ".join(ex.sections) or "-"), ""]
+    t2 = [c for c in ex.cells if c.table == "table2"]
+    if t2:
+        out.append("二、主动公开政府信息情况")
+        rows: dict[str, list[str]] = {}
+        for c in t2:
+            unit = f" ({c.unit})" if c.unit else ""
+            rows.setdefault(c.row, []).append(f"{c.column}={_fmt(c.value)}{unit}")
+        out += [f"  {r:<48} {'  '.join(v)}" for r, v in rows.items()]
+        out.append("")
+    t3 = {(c.row, c.column): c for c in ex.cells if c.table == "table3"}
+    if t3:
+        out.append("三、收到和处理政府信息公开申请情况")
+        out.append("  " + " " * 34 + "".join(f"{h:>8}" for h in T3_HEAD))
+        cols = [c.key for c in tpl.t3_columns()]
+        for row in tpl.t3_row_keys("2021"):
+            if any((row, c) in t3 for c in cols):
+                vals = "".join(f"{_fmt(t3[(row, c)].value) if (row, c) in t3 else '?':>10}" for c in cols)
+                out.append(f"  {row:<34}{vals}")
+        out.append("")
+    t4 = {(c.row, c.column): c for c in ex.cells if c.table == "table4"}
+    if t4:
+        out.append("四、政府信息公开行政复议、行政诉讼情况")
+        out.append("  " + " " * 26 + "".join(f"{h:>10}" for h in tpl.T4_COLUMNS))
+        for g in tpl.T4_GROUPS:
+            vals = "".join(f"{_fmt(t4[(g, c)].value) if (g, c) in t4 else '?':>10}" for c in tpl.T4_COLUMNS)
+            out.append(f"  {g:<26}{vals}")
+        out.append("")
+    if ex.checks:
+        out.append("checks")
+        out += [f"  {c.rule:<9} {c.status:<15} {c.detail}" for c in ex.checks]
+        out.append("")
+    if ex.warnings:
+        out.append("warnings")
+        out += [f"  - {w}" for w in ex.warnings]
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nianbao extract", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
