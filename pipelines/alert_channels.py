@@ -76,13 +76,14 @@ def fit_to_limit(body: str, limit_bytes: int, link: str | None) -> str:
     marker = "\n\n" + (CUT_MARKER.format(link=link) if link else CUT_MARKER_NO_LINK)
     marker_bytes = marker.encode("utf-8")
     room = limit_bytes - len(marker_bytes)
-    if room <= 0:  # not even the marker fits: a cut marker alone
-        return _utf8_prefix(marker_bytes.lstrip(b"\n"), limit_bytes).decode("utf-8")
-    head = _utf8_prefix(data, room)
+    head = _utf8_prefix(data, room) if room > 0 else b""
     line_end = head.rfind(b"\n")
     if line_end > len(head) // 2:
         head = head[:line_end]
-    return head.decode("utf-8").rstrip() + marker
+    kept = head.decode("utf-8").rstrip()
+    if not kept:  # no room for any of the body: the marker alone (cut too if it must be)
+        return _utf8_prefix(marker_bytes.lstrip(b"\n"), limit_bytes).decode("utf-8")
+    return kept + marker
 
 
 def mask_url(url: str) -> str:
