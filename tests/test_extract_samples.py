@@ -9,8 +9,8 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-
 from extract_handmade import PINGTAN_2025, SEED_000, SEED_001, SEED_002, SEED_003, SEED_004, SHANGHAI_2019
+
 from pipelines.extract import extract_document
 from pipelines.extract.html_tables import tables_in
 
