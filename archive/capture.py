@@ -68,7 +68,8 @@ class WarcCapture:
     """Enable with `EXTENSIONS = {"archive.capture.WarcCapture": 0}`.
 
     Settings: NIANBAO_DATA_DIR, WARC_PREFIX, WARC_MAX_SIZE, WARC_OPERATOR, NIANBAO_CRAWL_ID, USER_AGENT,
-    ROBOTSTXT_OBEY, WARC_DEDUP (default true: revisit records for 304s and already archived payloads).
+    ROBOTSTXT_OBEY, WARC_DEDUP (default true: revisit records for 304s and already archived payloads),
+    WARC_REVISIT_REQUESTS (default false: no request record beside the revisit of a plain GET).
     """
 
     def __init__(self, crawler: Crawler):
@@ -91,6 +92,7 @@ class WarcCapture:
             "description": RECONSTRUCTION_NOTE,
         }
         self.dedup: bool = settings.getbool("WARC_DEDUP", True)
+        self.revisit_requests: bool = settings.getbool("WARC_REVISIT_REQUESTS", False)
         self.stats = crawler.stats
         self.writer: WarcFileWriter | None = None
         self.db = None
@@ -165,8 +167,12 @@ class WarcCapture:
         else:
             profile, original = revisit
             with_head = profile == IDENTICAL_PAYLOAD_PROFILE
+            # A plain GET that ends in a revisit sent what the original's request record shows (plus
+            # validators): its own request record would cost more than the revisit, so it is kept only on ask.
+            keep_request = self.revisit_requests or request.method != "GET" or bool(request.body)
             written = writer.write_group(
-                lambda info_id: list(revisit_records(ex, info_id, profile, original, with_head)))
+                lambda info_id: list(revisit_records(ex, info_id, profile, original, with_head))[
+                    : 2 if keep_request else 1])
             if self.stats is not None:
                 self.stats.inc_value("archive/revisits/" + profile.rsplit("/", 1)[-1])
         self._index(written, {ex.response_id: ex.response_body if revisit is None else b"",

@@ -14,6 +14,8 @@ import sqlite_utils
 from archive.index import TABLE
 from archive.records import Original
 
+EMPTY_DIGEST = "sha1:3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ"  # of b"", as a WARC digest
+
 
 def _original(row: dict[str, Any]) -> Original:
     return Original(row["id"], row["url"], row["timestamp"], row["payload_digest"])
@@ -105,7 +107,8 @@ def completed_in_run(db: sqlite_utils.Database, crawl_id: str, url: str, method:
                      body_digest: str) -> dict[str, Any] | None:
     """The latest complete response/revisit of this run for the same request (URL, method, body), else None.
 
-    Matched through the request record (its payload digest is the request body's), then its concurrent record.
+    Matched through the request record (its payload digest is the request body's), then its concurrent record;
+    a plain GET may also match a revisit written without its request record.
     """
     rows = list(db.query(
         f"select c.* from {TABLE} r join {TABLE} c on c.id = r.concurrent_to "
@@ -114,6 +117,13 @@ def completed_in_run(db: sqlite_utils.Database, crawl_id: str, url: str, method:
         "order by c.timestamp desc, c.rowid desc limit 1",
         [crawl_id, url, method, body_digest],
     ))
+    if not rows and method == "GET" and body_digest == EMPTY_DIGEST:
+        rows = list(db.query(
+            f"select c.* from {TABLE} c where c.record_type = 'revisit' and c.crawl_id = ? and c.url = ? "
+            f"and not exists (select 1 from {TABLE} r where r.concurrent_to = c.id) "
+            "order by c.timestamp desc, c.rowid desc limit 1",
+            [crawl_id, url],
+        ))
     return rows[0] if rows else None
 
 

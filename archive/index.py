@@ -64,6 +64,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     table.create_index(["warc_file", "offset"], if_not_exists=True)
     table.create_index(["decoded_sha256"], if_not_exists=True)
     table.create_index(["payload_digest"], if_not_exists=True)
+    table.create_index(["concurrent_to"], if_not_exists=True)
 
 
 def write_rows(db: sqlite_utils.Database, rows: Iterable[dict[str, Any]]) -> None:

@@ -140,7 +140,7 @@ def test_every_file_passes_warcio_check(crawls: Crawls) -> None:
 
 def test_second_crawl_of_unchanged_content_writes_only_revisits(crawls: Crawls) -> None:
     types = sorted({r["record_type"] for r in crawls.rows("crawl_id = 'c2'")})
-    assert types == ["request", "revisit", "warcinfo"]
+    assert types == ["revisit", "warcinfo"]  # plain GETs: no request record beside a revisit
     revisits = {r["url"].split("/", 3)[3]: r for r in crawls.rows("crawl_id = 'c2' and record_type = 'revisit'")}
     assert set(revisits) == {"robots.txt"} | {p[1:] for p in INC_PATHS}
     for name in ("inc/etag", "inc/lm.pdf", "inc/cookies", "inc/gbk.pdf", "inc/gzip", "inc/changing"):
