@@ -137,3 +137,16 @@ def check(data_dir: Path, out: TextIO | None = None) -> int:
     out.write(buffer.getvalue())
     out.write(f"checked {len(files)} WARC files: {'ok' if code == 0 else 'FAILED'}\n")
     return code
+
+
+def wacz(data_dir: Path, site: str | None, out_path: Path) -> int:
+    """Package a site's captures (every capture when `site` is None) as a WACZ file; 0 on success."""
+    from archive.wacz import export
+
+    try:
+        counts = export(Path(data_dir), site, Path(out_path))
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {out_path}: {counts['records']} records, {counts['pages']} report pages", file=sys.stderr)
+    return 0

@@ -2,7 +2,6 @@
 
 `python bench/archive/crawl_portal.py SITES.yaml DATA_DIR MODE [DELAY]`, MODE one of:
 - `archive`: the project settings plus the archive middlewares (what `nianbao crawl` does once they are wired);
-- `resume`: as `archive`, continuing the unfinished run of DATA_DIR (archive.jobstate);
 - `plain`: no WARC capture and no archive middlewares (the baseline for the overhead figure).
 Prints one JSON line: run id, wall seconds, pages, finish reasons.
 """
@@ -12,13 +11,12 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 ARCHIVE_MIDDLEWARES = {"archive.conditional.ReplayCompleted": 955, "archive.conditional.ConditionalRequests": 960}
 
 
 def main(sites_file: str, data_dir: str, mode: str, delay: float = 0.0) -> int:
-    from crawler.run import new_run_id, run_crawl
+    from crawler.run import run_crawl
     from nianbao.sites import load_sites
 
     sites = list(load_sites(sites_file).values())
@@ -28,14 +26,6 @@ def main(sites_file: str, data_dir: str, mode: str, delay: float = 0.0) -> int:
     else:
         overrides["DOWNLOADER_MIDDLEWARES"] = ARCHIVE_MIDDLEWARES
     started = time.perf_counter()
-    if mode in ("archive", "resume"):
-        from archive.jobstate import begin_run
-
-        job = begin_run(data_dir, new_run_id(), [s.key for s in sites], resume=mode == "resume")
-        # run_crawl makes its own run id; until it takes one (see the wiring notes) JOBDIR is layered per site
-        # through the overrides of a one-site crawl only.
-        if len(sites) == 1:
-            overrides.update(job.settings(sites[0].key))
     result = run_crawl(sites, data_dir, overrides)
     wall = time.perf_counter() - started
     print(json.dumps({
