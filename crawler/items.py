@@ -20,6 +20,13 @@ class ReportPage:
     column_url: str | None = None
     site_code: str | None = None
     agency_from: str = "title"  # where the agency came from: title, ContentSource, site
+    # The fetched document, for extraction and change detection (not stored in the database: the WARC has it).
+    body: bytes | None = field(default=None, repr=False)
+    content_type: str | None = None
+    status: int = 200
+    not_modified: bool = False  # answered 304: body is the archived copy
+    listed: bool = True  # False when re-checked although its column no longer lists it
+    extraction: object | None = field(default=None, repr=False)  # set by pipelines.extraction
 
 
 @dataclass
@@ -33,6 +40,10 @@ class ReportAttachment:
     content_type: str | None
     size: int
     sha256: str
+    body: bytes | None = field(default=None, repr=False)
+    status: int = 200
+    not_modified: bool = False
+    extraction: object | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -42,4 +53,22 @@ class OtherPage:
     site: str
     url: str
     title: str | None
+    reason: str
+
+
+@dataclass
+class PageGone:
+    """A known page that now answers 404/410: evidence for `removed`."""
+
+    site: str
+    url: str
+    status: int
+
+
+@dataclass
+class FetchFailed:
+    """A page that could not be fetched this time (5xx after retries, timeout, connection error)."""
+
+    site: str
+    url: str
     reason: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ from crawler.spiders.portal import PortalSpider
 from nianbao import __version__
 from nianbao.sites import SiteConfig
 from pipelines import database
+from pipelines.database import now_iso
+from pipelines.notify import notify_run
 from pipelines.store import record_run
 
 
@@ -31,6 +33,8 @@ class RunResult:
     started: str
     finished: str
     summaries: list[dict[str, Any]]
+    changes: dict[str, int] = field(default_factory=dict)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -97,12 +101,14 @@ def setup_logging(data_dir: Path, run_id: str, quiet_console: bool) -> Path:
     return log_file
 
 
-def run_crawl(sites: list[SiteConfig], data_dir: str | Path, overrides: dict[str, Any] | None = None) -> RunResult:
-    """Crawl `sites` once, storing WARCs and the database under `data_dir`. Blocks until done."""
+def run_crawl(sites: list[SiteConfig], data_dir: str | Path, overrides: dict[str, Any] | None = None,
+              notify: list[str] | None = None, link_base: str | None = None) -> RunResult:
+    """Crawl `sites` once, storing WARCs and the database under `data_dir`, then send the run's digest to the
+    `notify` channels (Apprise URLs). Blocks until done."""
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     run_id = new_run_id()
-    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    started = now_iso()
     base = project_settings()
     setup_logging(data_dir, run_id, quiet_console=sys.stderr.isatty())
     process = CrawlerProcess(base, install_root_handler=False)
@@ -125,11 +131,20 @@ def run_crawl(sites: list[SiteConfig], data_dir: str | Path, overrides: dict[str
         summary["pages"] = int(stats.get("response_received_count", 0))
         summary["finish_reason"] = stats.get("finish_reason")
         summaries.append(summary)
-    finished = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    finished = now_iso()
     db = database.connect(data_dir)
-    record_run(db, run_id, started, finished, summaries)
-    db.close()
-    return RunResult(run_id, started, finished, summaries)
+    try:
+        record_run(db, run_id, started, finished, summaries)
+        outcomes = dict(db.execute(
+            "SELECT kind, count(*) FROM changes WHERE run_id = ? GROUP BY kind", [run_id]).fetchall())
+        alerts = notify_run(db, {"id": run_id, "started": started, "finished": finished}, list(notify or []),
+                            link_base) if notify else []
+        with db.conn:
+            db.execute("UPDATE runs SET changes = ?, alerts = ? WHERE id = ?",
+                       [sum(outcomes.values()), len(alerts), run_id])
+    finally:
+        db.close()
+    return RunResult(run_id, started, finished, summaries, outcomes, alerts)
 
 
 def format_summary(result: RunResult) -> str:
@@ -143,4 +158,10 @@ def format_summary(result: RunResult) -> str:
                      f"other pages {s.get('other_pages', 0)}, errors {s['errors']}")
         for err in s.get("error_list", [])[:5]:
             lines.append(f"      error: {err.get('url')} {err.get('error')}")
+    kinds = ("new", "changed", "restored", "removed")
+    lines.append("Changes: " + ", ".join(f"{result.changes.get(k, 0)} {k}" for k in kinds)
+                 + ("  (nianbao changes --since …  lists them)" if any(result.changes.values()) else ""))
+    for alert in result.alerts:
+        lines.append(f"Alert to {alert.get('channel')}: {alert.get('status')}"
+                     + (f" ({alert.get('error')})" if alert.get("error") else ""))
     return "\n".join(lines)

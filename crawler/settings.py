@@ -71,8 +71,11 @@ EXTENSIONS = {
     "archive.capture.WarcCapture": 0,
     "crawler.progress.ProgressLine": 10,
 }
+# Each step does one thing: store what was found, extract it, then detect changes against earlier versions.
 ITEM_PIPELINES = {
     "pipelines.store.StoreDiscoveries": 300,
+    "pipelines.extraction.ExtractReports": 400,
+    "pipelines.versions.TrackVersions": 500,
 }
 
 NIANBAO_DATA_DIR = "data"

@@ -12,6 +12,14 @@ from nianbao import __version__
 DEFAULT_DATA = "data"
 
 
+def _notify_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--notify", action="append", metavar="URL", default=[],
+                        help="send one digest of the run's changes to this Apprise URL (repeatable): json://host/path, "
+                             "mailto://user:pass@host, wecombot://KEY, dingtalk://TOKEN, feishu://TOKEN")
+    parser.add_argument("--link-base", default=None, metavar="URL",
+                        help="base URL of `nianbao serve` for links in alerts (e.g. http://127.0.0.1:8001/nianbao)")
+
+
 def _data_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default=DEFAULT_DATA, type=Path,
                         help="data folder: WARC files, the SQLite database, logs (default: ./data)")
@@ -43,7 +51,7 @@ def crawl_overrides(args: argparse.Namespace) -> dict:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.run import format_summary, run_crawl
-    from nianbao.sites import SitesError, load_sites
+    from nianbao.sites import SitesError, load_notify, load_sites
 
     try:
         registry = load_sites(args.sites)
@@ -55,7 +63,12 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         print(f"error: unknown site(s) {', '.join(unknown)}; known: {', '.join(registry)}", file=sys.stderr)
         return 2
     sites = [registry[key] for key in args.site] if args.site else list(registry.values())
-    result = run_crawl(sites, args.data, crawl_overrides(args))
+    try:
+        notify = list(args.notify or []) + load_notify(args.sites)
+    except SitesError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = run_crawl(sites, args.data, crawl_overrides(args), notify=notify, link_base=args.link_base)
     print(format_summary(result))
     return 0
 
@@ -69,7 +82,8 @@ def cmd_portal(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from nianbao.demo import run_demo
 
-    return run_demo(args.data, edition=args.edition, delay=args.delay)
+    return run_demo(args.data, edition=args.edition, delay=args.delay, port=args.port, notify=args.notify,
+                    link_base=args.link_base)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     _data_arg(p)
     p.add_argument("--edition", type=int, default=1, help="portal edition to crawl (2 = later edits; default 1)")
     p.add_argument("--delay", type=float, default=None, help="seconds between requests to one site (default 0.05)")
+    p.add_argument("--port", type=int, default=8800,
+                   help="first port of the demo portal (site i on port+i; default 8800, the same every run so "
+                        "that runs into one data folder can be compared)")
+    _notify_args(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("crawl", help="crawl portals of the sites registry",
@@ -97,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_arg(p)
     p.add_argument("--delay", type=float, default=None, help="override every site's delay between requests (s)")
     p.add_argument("--contact", default=None, help="contact address put in the User-Agent")
+    _notify_args(p)
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("sites", help="list and validate the sites registry",
@@ -116,6 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     p.set_defaults(func=cmd_portal)
 
+    from nianbao.changes_cmd import add_commands as add_change_commands
+    from nianbao.watch import add_command as add_watch_command
+    from pipelines import extract_cli
+
+    p = sub.add_parser("extract", help="extract one saved report document offline (HTML, PDF, DOCX, text dump)",
+                       description="Extract text, metadata, the three standard tables as cells and the format's "
+                                   "checks from one saved document.")
+    extract_cli.add_arguments(p)
+    p.set_defaults(func=extract_cli.run)
+    add_change_commands(sub, _data_arg)
+    add_watch_command(sub, _data_arg, _notify_args)
     _add_archive_commands(sub)
     return parser
 

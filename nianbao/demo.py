@@ -7,11 +7,14 @@ data folder, compares what was found with the portal's manifest, prints a summar
 from __future__ import annotations
 
 import json
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from nianbao.sites import parse_sites, write_sites
 
 DEMO_DELAY = 0.05
+DEMO_PORT = 8800
 
 
 def demo_sites(portal, delay: float) -> list:
@@ -33,8 +36,10 @@ def compare_with_manifest(data_dir: Path, manifest: dict, since: str = "") -> di
         def urls(sql: str) -> set[str]:
             return {row[0] for row in db.execute(sql, [since]).fetchall()}
 
-        found_pages = urls("SELECT url FROM pages WHERE kind = 'report' AND last_seen >= ?")
-        found_reports = urls("SELECT url FROM reports WHERE last_seen >= ?")
+        # A page re-checked and found gone (404) was seen, but as removed: it is not a found report.
+        found_pages = urls("SELECT url FROM pages WHERE kind = 'report' AND last_seen >= ? "
+                           "AND coalesce(last_outcome, '') != 'removed'")
+        found_reports = urls("SELECT url FROM reports WHERE last_seen >= ? AND coalesce(status, '') != 'removed'")
         found_files = urls("SELECT url FROM pages WHERE kind = 'attachment' AND sha256 IS NOT NULL AND last_seen >= ?")
     finally:
         db.close()
@@ -52,13 +57,33 @@ def compare_with_manifest(data_dir: Path, manifest: dict, since: str = "") -> di
     }
 
 
-def run_demo(data_dir: str | Path, edition: int = 1, delay: float | None = None) -> int:
-    from crawler.run import format_summary, run_crawl
+@contextmanager
+def start_portal(edition: int, port: int):
+    """The portal on its usual ports, so that runs into one data folder see the same URLs (change detection
+    compares pages by URL); on free ports, with a warning, when those are taken."""
     from nianbao.portal.server import Portal
+
+    portal = Portal(port=port, edition=edition)
+    try:
+        portal.start()
+    except OSError as exc:
+        portal.stop()
+        print(f"warning: port {port}+ is taken ({exc.strerror}); serving the demo portal on free ports. "
+              f"Runs on other ports cannot be compared with runs on {port}.", file=sys.stderr)
+        portal = Portal(port=0, edition=edition).start()
+    try:
+        yield portal
+    finally:
+        portal.stop()
+
+
+def run_demo(data_dir: str | Path, edition: int = 1, delay: float | None = None, port: int = DEMO_PORT,
+             notify: list[str] | None = None, link_base: str | None = None) -> int:
+    from crawler.run import format_summary, run_crawl
 
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    with Portal(port=0, edition=edition) as portal:
+    with start_portal(edition, port) as portal:
         sites = demo_sites(portal, DEMO_DELAY if delay is None else delay)
         write_sites(sites, data_dir / "demo-sites.yaml")
         manifest = portal.manifest()
@@ -67,7 +92,7 @@ def run_demo(data_dir: str | Path, edition: int = 1, delay: float | None = None)
         print(f"Demo portal (edition {edition}) serving {len(sites)} sites on loopback:")
         for site in sites:
             print(f"  {site.key:10} {site.name}  {site.start_urls[0]}")
-        result = run_crawl(sites, data_dir)
+        result = run_crawl(sites, data_dir, notify=notify, link_base=link_base)
     print(format_summary(result))
     check = compare_with_manifest(data_dir, manifest, since=result.started)
     print(f"\nAgainst the portal's manifest: {check['reports_found']}/{check['reports_expected']} reports and "

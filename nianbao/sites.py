@@ -147,6 +147,23 @@ def load_sites(path: str | Path | None = None) -> dict[str, SiteConfig]:
     return parse_sites(data, str(path))
 
 
+def load_notify(path: str | Path | None = None) -> list[str]:
+    """Apprise URLs listed under a top-level `notify:` key of the sites file (alerts after every run)."""
+    path = Path(path) if path else bundled_sites_path()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return []
+    urls = data.get("notify") if isinstance(data, dict) else None
+    if urls is None:
+        return []
+    if isinstance(urls, str):
+        urls = [urls]
+    if not isinstance(urls, list) or not all(isinstance(u, str) and "://" in u for u in urls):
+        raise SitesError(f"{path}: `notify` must be a list of Apprise URLs (json://…, mailto://…, wecombot://…)")
+    return urls
+
+
 def write_sites(sites: list[SiteConfig], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump({"sites": [s.as_dict() for s in sites]}, allow_unicode=True, sort_keys=False),

@@ -1,20 +1,33 @@
 """The archive database (SQLite via sqlite-utils): one file, `<data>/nianbao.db`, WAL mode, foreign keys on.
 
-Tables written by the crawl so far:
-- `sites`    one row per portal: key, name, site code, region, start URLs, the 年报 column found, CMS family.
-- `reports`  one row per report (site, agency, data year): title, main URL, format, first and last seen.
-- `pages`    one row per URL found in a column: report page, attachment or other, with its report.
-- `runs`     one row per crawl run: when, which sites, and the per-site summary as JSON.
-The WARC index (`captures`) belongs to archive/index.py.
+| table | one row per | written by |
+|---|---|---|
+| `sites` | portal: key, name, 标识码, region, start URLs, the 年报 column found, CMS family | pipelines/store.py |
+| `pages` | URL found in a column: report page, attachment or other; its current state | pipelines/store.py, versions.py |
+| `captures` | WARC record (every fetch): time, status, WARC location, digests; plus outcome and normalised digest | archive/index.py, pipelines/versions.py |
+| `reports` | report (site, publishing agency, data year); one report may have several URLs | pipelines/store.py |
+| `report_versions` | distinct content of a report: text, sections, metadata, template, the capture it came from | pipelines/versions.py |
+| `cells` | value cell of tables 二/三/四 of a version (templates.json keys) | pipelines/versions.py |
+| `checks` | rule result of a version (T3-R1 … FMT-R7, N-R11, TIME-R14) | pipelines/versions.py |
+| `changes` | new / changed / restored / removed report, with its cell diffs and text diff | pipelines/versions.py |
+| `alerts` | digest sent (or not) to one channel after a run | pipelines/alerts.py |
+| `runs` | crawl run, with the per-site summary | crawler/run.py |
+
+Schema changes go through MIGRATIONS (PRAGMA user_version counts the ones applied).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+
+def now_iso() -> str:
+    """UTC timestamps as stored everywhere: fixed width with microseconds, so text order is time order."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def db_path(data_dir: str | Path) -> Path:
@@ -32,31 +45,102 @@ def connect(data_dir: str | Path) -> sqlite_utils.Database:
     return db
 
 
+def _v1(db: sqlite_utils.Database) -> None:
+    db["sites"].create(
+        {"key": str, "name": str, "site_code": str, "region": str, "start_urls": str, "column_url": str,
+         "cms": str, "first_seen": str, "last_crawled": str},
+        pk="key", if_not_exists=True,
+    )
+    db["reports"].create(
+        {"id": int, "site": str, "agency": str, "year": int, "title": str, "url": str, "format": str,
+         "published": str, "site_code": str, "agency_from": str, "first_seen": str, "last_seen": str},
+        pk="id", foreign_keys=[("site", "sites", "key")], if_not_exists=True,
+    )
+    db["reports"].create_index(["site", "agency", "year"], unique=True, if_not_exists=True)
+    db["pages"].create(
+        {"url": str, "site": str, "kind": str, "report_id": int, "title": str, "label": str,
+         "content_type": str, "size": int, "sha256": str, "first_seen": str, "last_seen": str},
+        pk="url", foreign_keys=[("site", "sites", "key"), ("report_id", "reports", "id")], if_not_exists=True,
+    )
+    db["pages"].create_index(["report_id"], if_not_exists=True)
+    db["runs"].create(
+        {"id": str, "started": str, "finished": str, "sites": str, "pages": int, "reports": int,
+         "attachments": int, "errors": int, "summary": str},
+        pk="id", if_not_exists=True,
+    )
+
+
+def _add_columns(db: sqlite_utils.Database, table: str, columns: dict[str, type]) -> None:
+    existing = {c.name for c in db[table].columns} if table in db.table_names() else set()
+    for name, kind in columns.items():
+        if name not in existing:
+            db[table].add_column(name, kind)
+
+
+def _v2(db: sqlite_utils.Database) -> None:
+    """Versions, cells, checks, changes, alerts; state columns on pages, reports and captures."""
+    _add_columns(db, "pages", {"last_status": int, "last_outcome": str, "last_capture_id": str,
+                               "current_version_id": int, "consecutive_errors": int})
+    _add_columns(db, "reports", {"current_version_id": int, "status": str})
+    _add_columns(db, "runs", {"changes": int, "alerts": int})
+    db["report_versions"].create(
+        {"id": int, "report_id": int, "page_url": str, "capture_id": str, "content_hash": str, "raw_sha256": str,
+         "first_seen": str, "last_seen": str, "title": str, "agency": str, "year": int, "published": str,
+         "site_code": str, "template": str, "text": str, "normalised_text": str, "sections": str,
+         "extraction_status": str, "extraction_message": str, "normaliser": str},
+        pk="id", foreign_keys=[("report_id", "reports", "id")], if_not_exists=True,
+    )
+    db["report_versions"].create_index(["report_id", "content_hash"], if_not_exists=True)
+    db["report_versions"].create_index(["page_url"], if_not_exists=True)
+    # NUMERIC keeps counts as integers and money as decimals (REAL would turn 2782 into 2782.0).
+    db.execute(
+        'CREATE TABLE IF NOT EXISTS cells (version_id INTEGER NOT NULL REFERENCES report_versions(id), '
+        '"table" TEXT NOT NULL, "row" TEXT NOT NULL, "column" TEXT NOT NULL, value NUMERIC, raw TEXT, unit TEXT, '
+        'PRIMARY KEY (version_id, "table", "row", "column"))'
+    )
+    db["checks"].create(
+        {"version_id": int, "rule": str, "status": str, "severity": str, "detail": str},
+        pk=("version_id", "rule"), foreign_keys=[("version_id", "report_versions", "id")], if_not_exists=True,
+    )
+    db["changes"].create(
+        {"id": int, "run_id": str, "report_id": int, "page_url": str, "kind": str, "version_id": int,
+         "previous_version_id": int, "detected_at": str, "summary": str, "cell_diffs": str, "text_diff": str},
+        pk="id", foreign_keys=[("report_id", "reports", "id")], if_not_exists=True,
+    )
+    db["changes"].create_index(["detected_at"], if_not_exists=True)
+    db["changes"].create_index(["report_id"], if_not_exists=True)
+    db["alerts"].create(
+        {"id": int, "run_id": str, "channel": str, "created": str, "status": str, "attempts": int,
+         "message_bytes": int, "error": str, "body": str},
+        pk="id", if_not_exists=True,
+    )
+
+
+def _v3(db: sqlite_utils.Database) -> None:
+    """Outcome of each fetch on its capture row (the captures table itself belongs to archive/index.py)."""
+    from archive.index import ensure_schema as ensure_captures
+
+    ensure_captures(db)
+    _add_columns(db, "captures", {"outcome": str, "normalised_digest": str, "version_id": int})
+
+
+def _v4(db: sqlite_utils.Database) -> None:
+    """Full-text search over report text (trigram FTS5; see pipelines/search.py)."""
+    from pipelines.search import ensure_fts
+
+    ensure_fts(db)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    if "sites" not in db.table_names():
-        db["sites"].create(
-            {"key": str, "name": str, "site_code": str, "region": str, "start_urls": str, "column_url": str,
-             "cms": str, "first_seen": str, "last_crawled": str},
-            pk="key",
-        )
-    if "reports" not in db.table_names():
-        db["reports"].create(
-            {"id": int, "site": str, "agency": str, "year": int, "title": str, "url": str, "format": str,
-             "published": str, "site_code": str, "agency_from": str, "first_seen": str, "last_seen": str},
-            pk="id", foreign_keys=[("site", "sites", "key")],
-        )
-        db["reports"].create_index(["site", "agency", "year"], unique=True)
-    if "pages" not in db.table_names():
-        db["pages"].create(
-            {"url": str, "site": str, "kind": str, "report_id": int, "title": str, "label": str,
-             "content_type": str, "size": int, "sha256": str, "first_seen": str, "last_seen": str},
-            pk="url", foreign_keys=[("site", "sites", "key"), ("report_id", "reports", "id")],
-        )
-        db["pages"].create_index(["report_id"])
-    if "runs" not in db.table_names():
-        db["runs"].create(
-            {"id": str, "started": str, "finished": str, "sites": str, "pages": int, "reports": int,
-             "attachments": int, "errors": int, "summary": str},
-            pk="id",
-        )
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    """Apply the migrations this database has not seen yet, each in its own transaction."""
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, migration in enumerate(MIGRATIONS, 1):
+        if number <= current:
+            continue
+        with db.conn:
+            migration(db)
+            db.execute(f"PRAGMA user_version = {number}")

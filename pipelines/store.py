@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
 
 from crawler.items import OtherPage, ReportAttachment, ReportPage
 from pipelines import database
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from pipelines.database import now_iso
 
 
 class StoreDiscoveries:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from nianbao.portal.server import Portal
+from pipelines.database import now_iso
 
 DELAY = 0.1
 BIN = Path(sys.executable).parent
@@ -44,7 +45,7 @@ def crawled(tmp_path_factory):
             portal.set_edition(edition)
             manifests[edition] = portal.manifest()
             before = len(portal.log_entries())
-            started = sqlite3.connect(":memory:").execute("select strftime('%Y-%m-%dT%H:%M:%SZ','now')").fetchone()[0]
+            started = now_iso()
             outputs[edition] = crawl(sites_file, data).stdout
             logs[edition] = portal.log_entries()[before:]
             runs[edition] = started
@@ -59,7 +60,7 @@ def found(crawled: dict, edition: int) -> dict:
     db = sqlite3.connect(crawled["tmp"] / f"edition{edition}.db")
     rows = db.execute(
         "SELECT p.url, p.kind, r.agency, r.year, p.sha256 FROM pages p LEFT JOIN reports r ON r.id = p.report_id "
-        "WHERE p.last_seen >= ?", [crawled["runs"][edition]]).fetchall()
+        "WHERE p.last_seen >= ? AND coalesce(p.last_outcome, '') != 'removed'", [crawled["runs"][edition]]).fetchall()
     return {url: {"kind": kind, "agency": agency, "year": year, "sha256": sha} for url, kind, agency, year, sha in rows}
 
 

@@ -20,14 +20,15 @@ from urllib.parse import urlsplit
 
 import scrapy
 from parsel import Selector
-from scrapy.exceptions import IgnoreRequest
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import FormRequest, Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.cms import detect_cms, walkers_for
 from crawler.cms.base import ListWalker, page_links
-from crawler.items import OtherPage, ReportAttachment, ReportPage
+from crawler.items import FetchFailed, OtherPage, PageGone, ReportAttachment, ReportPage
 from crawler.links import (
     COLUMN_TEXT,
     COLUMN_URL,
@@ -43,6 +44,8 @@ from crawler.links import (
 )
 from crawler.pagemeta import content_text, read_page_meta
 from crawler.recognise import choose_agency, recognise_title
+from pipelines import database
+from pipelines.state import known_attachments, known_report_pages
 
 
 class AnnualReportSpider(scrapy.Spider):
@@ -70,12 +73,18 @@ class AnnualReportSpider(scrapy.Spider):
         self.errors: list[dict[str, str]] = []
         self.requested = 0
         self.detected_cms: str | None = None
+        self.database_dir: str | None = None
+        self.rechecked = False
+        self.started_at = database.now_iso()
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.nav_depth_budget = crawler.settings.getint("NIANBAO_NAV_DEPTH", spider.nav_depth_budget)
         spider.max_pages = crawler.settings.getint("NIANBAO_MAX_PAGES_PER_SITE", spider.max_pages)
+        spider.database_dir = crawler.settings.get("NIANBAO_DATA_DIR") if crawler.settings.getbool(
+            "NIANBAO_RECHECK_KNOWN", True) else None
+        crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         return spider
 
     # ------------------------------------------------------------------ requests
@@ -108,7 +117,7 @@ class AnnualReportSpider(scrapy.Spider):
             yield from self.parse_nav(response)
         elif role in ("column", "list"):
             yield from self.parse_column(response)
-        elif role == "article":
+        elif role in ("article", "recheck"):
             yield from self.parse_article(response)
 
     # ------------------------------------------------------------------ navigation
@@ -211,11 +220,17 @@ class AnnualReportSpider(scrapy.Spider):
         if response.url not in self.report_urls:
             self.report_urls.add(response.url)
             self.reports_by_year[title.year] += 1
+        not_modified = is_not_modified(response)
+        if not_modified:
+            # The archived copy came back from a 304: its attachments were not re-listed, re-check them too.
+            attachments = sorted(set(attachments) | set(self.known_attachments(response.url)))
         yield ReportPage(
             site=self.site_key, url=response.url, title=title.title, agency=agency, year=title.year,
             published=meta.published, format=fmt, attachments=attachments,
             column_url=self.columns[0] if self.columns else None,
             site_code=meta.site_code or self.site_code, agency_from=agency_from,
+            body=response.body, content_type=f"text/html; charset={response.encoding}", status=response.status,
+            not_modified=not_modified, listed=response.meta.get("role") != "recheck",
         )
         labels = {link.url: link.text for link in page_links(response)}
         for url in attachments:
@@ -231,7 +246,37 @@ class AnnualReportSpider(scrapy.Spider):
             site=self.site_key, url=response.url, report_url=report_url, label=response.meta.get("label", ""),
             content_type=content_type.decode("latin-1") if content_type else None,
             size=len(response.body), sha256=hashlib.sha256(response.body).hexdigest(),
+            body=response.body, status=response.status, not_modified=is_not_modified(response),
         )
+
+    # ------------------------------------------------------------------ known pages
+    def spider_idle(self) -> None:
+        """Once the portal has been walked, fetch the known report pages it no longer lists: a 404 is evidence
+        that the report was removed, a 200 that it is still there, unlisted."""
+        if self.rechecked or not self.database_dir:
+            return
+        self.rechecked = True
+        db = database.connect(self.database_dir)
+        try:
+            urls = [u for u in known_report_pages(db, self.site_key, self.started_at) if u not in self.report_urls]
+        finally:
+            db.close()
+        for url in urls:
+            role = "attachment" if is_attachment(url) else "recheck"
+            for request in self.follow(url, role, 0, report_url=url, label=""):
+                self.crawler.engine.crawl(request)
+        if urls:
+            self.logger.info("re-checking %d known report page(s) not listed any more", len(urls))
+            raise DontCloseSpider
+
+    def known_attachments(self, report_url: str) -> list[str]:
+        if not self.database_dir:
+            return []
+        db = database.connect(self.database_dir)
+        try:
+            return known_attachments(db, report_url)
+        finally:
+            db.close()
 
     # ------------------------------------------------------------------ helpers
     def same_site(self, url: str) -> bool:
@@ -239,18 +284,26 @@ class AnnualReportSpider(scrapy.Spider):
         domains = getattr(self, "allowed_domains", None) or []
         return not domains or any(host == d or host.endswith("." + d) for d in domains)
 
-    def on_error(self, failure: Failure) -> None:
+    def on_error(self, failure: Failure):
         request = failure.request
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             # Refused before the network by robots.txt or the scope guard: policy, not a fetch error.
             self.crawler.stats.inc_value("nianbao/ignored_requests")
             self.logger.info("not fetched: %s (%s)", request.url, failure.getErrorMessage())
             return
-        if failure.check(HttpError):
-            reason = f"HTTP {failure.value.response.status}"
-        else:
-            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"[:300]
-        self.errors.append({"url": request.url, "role": request.meta.get("role", ""), "error": reason})
+        status = failure.value.response.status if failure.check(HttpError) else None
+        reason = f"HTTP {status}" if status else f"{failure.type.__name__}: {failure.getErrorMessage()}"[:300]
+        role = request.meta.get("role", "")
+        if role in ("article", "attachment", "recheck"):
+            # Evidence for change detection: a known report that is gone, or could not be fetched this time.
+            if status in (404, 410):
+                yield PageGone(site=self.site_key, url=request.url, status=status)
+            else:
+                yield FetchFailed(site=self.site_key, url=request.url, reason=reason)
+        if role == "recheck" and status in (404, 410):
+            self.logger.info("known report page gone: %s (%s)", request.url, reason)
+            return
+        self.errors.append({"url": request.url, "role": role, "error": reason})
         self.logger.warning("fetch failed: %s (%s)", request.url, reason)
 
     def summary(self) -> dict[str, Any]:
@@ -273,3 +326,8 @@ class AnnualReportSpider(scrapy.Spider):
     def closed(self, reason: str) -> None:
         self.crawler.stats.set_value("nianbao/summary", self.summary())
         self.crawler.stats.set_value("nianbao/finish_reason", reason)
+
+
+def is_not_modified(response: Response) -> bool:
+    """True when the body is the archived copy handed back for a 304 (archive/ sets the flag)."""
+    return "not_modified" in (response.flags or []) or bool(response.meta.get("nianbao_not_modified"))

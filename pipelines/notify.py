@@ -1,0 +1,97 @@
+"""After a run: gather its changes, newly failing checks and failing sites, send one digest, record it.
+
+The digest itself is built and delivered by pipelines/alerts.py; this module only reads the database and writes
+the `alerts` rows. A run without anything to report sends nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+
+from pipelines.alerts import build_digest, send_digest, should_alert_site_failure
+from pipelines.database import now_iso
+
+SITE_FAILURE_THRESHOLD = 3
+
+
+def version_ref(version_id: int | None, capture_id: str | None = None) -> str | None:
+    """How a digest points at an archived version: a path under the Datasette link base (nianbao serve)."""
+    if version_id is None:
+        return None
+    return f"report/{version_id}"
+
+
+def run_changes(db: sqlite_utils.Database, run_id: str) -> list[dict[str, Any]]:
+    rows = db.execute(
+        "SELECT c.kind, s.name, r.agency, r.year, coalesce(v.title, pv.title, r.title), c.page_url, c.cell_diffs, "
+        "c.text_diff, c.previous_version_id, c.version_id, c.summary "
+        "FROM changes c JOIN reports r ON r.id = c.report_id LEFT JOIN sites s ON s.key = r.site "
+        "LEFT JOIN report_versions v ON v.id = c.version_id "
+        "LEFT JOIN report_versions pv ON pv.id = c.previous_version_id "
+        "WHERE c.run_id = ? ORDER BY c.id", [run_id]).fetchall()
+    out = []
+    for kind, site, agency, year, title, url, cells, text, prev_id, version_id, summary in rows:
+        out.append({
+            "kind": kind, "site": site, "agency": agency, "year": year, "title": title, "url": url,
+            "cell_diffs": json.loads(cells or "[]"), "text_diff": json.loads(text or "[]"),
+            "before": version_ref(prev_id) if kind != "new" else None,
+            "after": version_ref(version_id) if kind != "removed" else None, "summary": summary,
+        })
+    return out
+
+
+def newly_failing_checks(db: sqlite_utils.Database, run_id: str) -> list[dict[str, Any]]:
+    """Hard-rule failures of versions first seen in this run that the page's previous version did not have."""
+    rows = db.execute(
+        "SELECT v.title, c.page_url, k.rule, k.detail FROM changes c "
+        "JOIN checks k ON k.version_id = c.version_id "
+        "JOIN report_versions v ON v.id = c.version_id "
+        "WHERE c.run_id = ? AND c.kind IN ('new', 'changed') AND k.status = 'fail' "
+        "AND coalesce(k.severity, 'error') = 'error' "
+        "AND NOT EXISTS (SELECT 1 FROM checks p WHERE p.version_id = c.previous_version_id "
+        "AND p.rule = k.rule AND p.status = 'fail') ORDER BY c.id, k.rule", [run_id]).fetchall()
+    return [{"title": t, "url": u, "rule": r, "detail": d} for t, u, r, d in rows]
+
+
+def site_failures(db: sqlite_utils.Database, threshold: int = SITE_FAILURE_THRESHOLD) -> list[dict[str, Any]]:
+    """Sites whose last runs all failed (no column found, or nothing fetched), alerting at the threshold."""
+    streaks: dict[str, dict[str, Any]] = {}
+    finished: set[str] = set()
+    for (summary_json,) in db.execute("SELECT summary FROM runs ORDER BY started DESC").fetchall():
+        for s in json.loads(summary_json or "[]"):
+            key = s.get("site")
+            if key in finished:
+                continue
+            failed = not s.get("column_found") or not s.get("pages")
+            if not failed:
+                finished.add(key)
+                continue
+            entry = streaks.setdefault(key, {"site": key, "name": s.get("name"), "consecutive_failed_runs": 0,
+                                             "last_error": None})
+            entry["consecutive_failed_runs"] += 1
+            if entry["last_error"] is None:
+                errors = s.get("error_list") or []
+                entry["last_error"] = errors[0].get("error") if errors else "年报 column not found"
+    return [e for e in streaks.values() if should_alert_site_failure(e["consecutive_failed_runs"], threshold)]
+
+
+def notify_run(db: sqlite_utils.Database, run: dict[str, Any], urls: list[str],
+               link_base: str | None = None) -> list[dict[str, Any]]:
+    """Send the run's digest to every channel and record one `alerts` row per channel. Never raises."""
+    digest = build_digest(run, run_changes(db, run["id"]), newly_failing_checks(db, run["id"]),
+                          site_failures(db), link_base)
+    if digest is None or not urls:
+        return []
+    results = send_digest(digest, urls)
+    with db.conn:
+        for result in results:
+            db["alerts"].insert({
+                "run_id": run["id"], "channel": result.get("channel"), "created": now_iso(),
+                "status": result.get("status"), "attempts": result.get("attempts"),
+                "message_bytes": result.get("message_bytes"), "error": result.get("error"),
+                "body": result.get("body"),
+            })
+    return results

@@ -1,0 +1,305 @@
+"""Change detection: one version per distinct normalised content of a report page, and an outcome per fetch.
+
+A fetch of a known page ends in one of:
+
+| outcome | meaning |
+|---|---|
+| `new` | first content seen for this page |
+| `unchanged` | same normalised text and cells as the current version (page noise does not count) |
+| `not_modified` | the server answered 304; the archived copy stands |
+| `changed` | different content, never seen before for this page: a new version, with cell and text diffs |
+| `restored` | the content of an earlier version is back (e.g. a correction undone) |
+| `removed` | the page answers 404/410, or is no longer listed in its column |
+| `error` | the page could not be fetched this time |
+| `extract_failed` | the page answers but extraction failed, or the text shrank to a fraction / the tables vanished: not a content change, no content alert |
+
+`new`, `changed`, `restored` and `removed` also write a row of `changes`. What counts as content is decided by
+pipelines/normalise.py (its NORMALISER_VERSION is stored with each version).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from crawler.items import FetchFailed, PageGone, ReportAttachment, ReportPage
+from pipelines import database
+from pipelines.database import now_iso
+
+logger = logging.getLogger(__name__)
+
+SHRINK_RATIO = 0.3  # a text shorter than this fraction of the current version is an extraction failure
+CONTENT_KINDS = ("new", "changed", "restored", "removed")
+UNREADABLE = {"unsupported"}  # extraction statuses (pipelines/extract/model.py) where bytes decide
+FAILED = {"no_text", "error"}  # statuses that are extraction failures, not content
+
+
+@dataclass
+class Content:
+    """What change detection compares, derived from one extraction."""
+
+    ok: bool
+    message: str
+    text: str
+    normalised_text: str
+    cells: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    sections: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    content_hash: str = ""
+    normaliser: str = ""
+
+
+def content_of(extraction: Any, body: bytes | None) -> Content:
+    """Turn an extraction (pipelines.extract) into comparable content; without one, the raw bytes decide."""
+    from pipelines.normalise import NORMALISER_VERSION, content_hash, normalise_text
+
+    status = str(getattr(extraction, "status", "ok") or "ok") if extraction is not None else "unsupported"
+    if status in UNREADABLE:
+        # A type we cannot read here (e.g. .doc without LibreOffice): the bytes decide.
+        digest = hashlib.sha256(body or b"").hexdigest()
+        return Content(ok=True, message=f"{status}: compared by bytes", text="", normalised_text="",
+                       content_hash="raw:" + digest, normaliser=NORMALISER_VERSION)
+    data = extraction.to_json_dict() if hasattr(extraction, "to_json_dict") else dict(extraction)
+    message = str(getattr(extraction, "message", data.get("message", "")) or "")
+    text = getattr(extraction, "text", None) or data.get("text") or "\n".join(
+        f"{k}\n{v}" for k, v in (data.get("sections") or {}).items())
+    normalised = normalise_text(text or "")
+    cells = [dict(c) for c in data.get("cells") or []]
+    ok = status not in FAILED and bool(normalised or cells)
+    meta = {k: data.get(k) for k in ("title", "agency", "year", "published", "site_code", "template")}
+    return Content(
+        ok=ok, message=message or status, text=text or "", normalised_text=normalised, cells=cells,
+        checks=[dict(c) for c in data.get("checks") or []], sections=dict(data.get("sections") or {}), meta=meta,
+        content_hash=content_hash(normalised, cells), normaliser=NORMALISER_VERSION,
+    )
+
+
+def decide(current: dict | None, earlier: dict[str, int], content: Content, *, not_modified: bool,
+           was_removed: bool, listed: bool = True) -> tuple[str, int | None]:
+    """The outcome of a fetch and the version it points to (an existing one, or None for a new version).
+
+    `current` is the page's current version row (content_hash, normalised_text, cell count); `earlier` maps the
+    content hashes of all its versions to their ids."""
+    if current is not None and not_modified:
+        return ("restored" if was_removed else "not_modified"), current["id"]
+    if not content.ok:
+        return "extract_failed", None
+    if current is not None:
+        old_len = len(current.get("normalised_text") or "")
+        if old_len and len(content.normalised_text) < SHRINK_RATIO * old_len:
+            return "extract_failed", None
+        if current.get("cell_count") and not content.cells:
+            return "extract_failed", None
+    if not listed and current is not None:
+        return "removed", current["id"]
+    if current is None:
+        return "new", None
+    if content.content_hash == current["content_hash"]:
+        return ("restored" if was_removed else "unchanged"), current["id"]
+    if content.content_hash in earlier:
+        return "restored", earlier[content.content_hash]
+    return "changed", None
+
+
+class TrackVersions:
+    """The pipeline step: versions, cells, checks, changes and the outcome of every report fetch."""
+
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
+        self.data_dir = crawler.settings.get("NIANBAO_DATA_DIR", "data")
+        self.run_id = crawler.settings.get("NIANBAO_CRAWL_ID", "")
+        self.db: sqlite_utils.Database | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.db = database.connect(self.data_dir)
+
+    def close_spider(self) -> None:
+        if self.db is not None:
+            self.db.close()
+
+    def process_item(self, item):
+        try:
+            if isinstance(item, ReportPage) and item.format in ("html", "attachment") and item.body is not None:
+                record_fetch(self.db, self.run_id, item.url, content_of(item.extraction, item.body),
+                             not_modified=item.not_modified, listed=getattr(item, "listed", True))
+            elif isinstance(item, ReportAttachment) and item.body is not None:
+                record_fetch(self.db, self.run_id, item.url, content_of(item.extraction, item.body),
+                             not_modified=item.not_modified)
+            elif isinstance(item, PageGone):
+                record_gone(self.db, self.run_id, item.url, f"HTTP {item.status}")
+            elif isinstance(item, FetchFailed):
+                record_error(self.db, self.run_id, item.url, item.reason)
+        except Exception:  # one bad document must not stop the crawl
+            logger.exception("change detection failed for %s", getattr(item, "url", item))
+        return item
+
+
+# ---------------------------------------------------------------------------------------------------- storage
+def _page(db, url: str) -> dict | None:
+    row = db.execute("SELECT url, site, report_id, current_version_id, last_outcome FROM pages WHERE url = ?",
+                     [url]).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("url", "site", "report_id", "current_version_id", "last_outcome"), row, strict=True))
+
+
+def _version(db, version_id: int | None) -> dict | None:
+    if version_id is None:
+        return None
+    row = db.execute(
+        "SELECT v.id, v.content_hash, v.normalised_text, (SELECT count(*) FROM cells c WHERE c.version_id = v.id) "
+        "FROM report_versions v WHERE v.id = ?", [version_id]).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("id", "content_hash", "normalised_text", "cell_count"), row, strict=True))
+
+
+def _capture_id(db, url: str, run_id: str) -> str | None:
+    row = db.execute(
+        "SELECT id FROM captures WHERE url = ? AND crawl_id = ? AND record_type IN ('response', 'revisit') "
+        "ORDER BY timestamp DESC LIMIT 1", [url, run_id]).fetchone()
+    return row[0] if row else None
+
+
+def cells_of(db, version_id: int) -> list[dict[str, Any]]:
+    rows = db.execute('SELECT "table", "row", "column", value, raw, unit FROM cells WHERE version_id = ?',
+                      [version_id]).fetchall()
+    return [dict(zip(("table", "row", "column", "value", "raw", "unit"), r, strict=True)) for r in rows]
+
+
+def _insert_version(db, page: dict, content: Content, capture_id: str | None, seen: str) -> int:
+    version_id = db["report_versions"].insert({
+        "report_id": page["report_id"], "page_url": page["url"], "capture_id": capture_id,
+        "content_hash": content.content_hash, "raw_sha256": None, "first_seen": seen, "last_seen": seen,
+        "title": content.meta.get("title"), "agency": content.meta.get("agency"), "year": content.meta.get("year"),
+        "published": content.meta.get("published"), "site_code": content.meta.get("site_code"),
+        "template": content.meta.get("template"), "text": content.text, "normalised_text": content.normalised_text,
+        "sections": json.dumps(content.sections, ensure_ascii=False), "extraction_status": "ok",
+        "extraction_message": content.message, "normaliser": content.normaliser,
+    }).last_pk
+    cells = {}
+    for cell in content.cells:
+        key = (cell.get("table"), cell.get("row"), cell.get("column"))
+        if None in key:
+            continue
+        cells[key] = {"version_id": version_id, "table": key[0], "row": key[1], "column": key[2],
+                      "value": cell.get("value"), "raw": cell.get("raw"), "unit": cell.get("unit")}
+    if cells:
+        db["cells"].insert_all(cells.values())
+    checks = {}
+    for check in content.checks:
+        rule = check.get("rule")
+        if rule:
+            detail = check.get("detail")
+            checks[rule] = {"version_id": version_id, "rule": rule, "status": check.get("status"),
+                            "severity": check.get("severity"),
+                            "detail": detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False)}
+    if checks:
+        db["checks"].insert_all(checks.values())
+    return version_id
+
+
+def _change(db, run_id: str, page: dict, kind: str, version_id: int | None, previous_id: int | None,
+            seen: str, content: Content | None) -> None:
+    cell_changes: list[dict] = []
+    text_changes: list[dict] = []
+    if kind in ("changed", "restored") and previous_id is not None and version_id is not None:
+        from pipelines.diff import cell_diff, text_diff
+
+        cell_changes = cell_diff(cells_of(db, previous_id), cells_of(db, version_id))
+        old = db.execute("SELECT normalised_text FROM report_versions WHERE id = ?", [previous_id]).fetchone()[0]
+        new = db.execute("SELECT normalised_text FROM report_versions WHERE id = ?", [version_id]).fetchone()[0]
+        text_changes = text_diff(old or "", new or "")
+    summary = {
+        "new": "new report page",
+        "changed": f"{len(cell_changes)} cell(s) changed, {len(text_changes)} text change(s)",
+        "restored": f"earlier version restored ({len(cell_changes)} cell(s) differ from the one replaced)",
+        "removed": content.message if content else "removed",
+    }[kind]
+    db["changes"].insert({
+        "run_id": run_id, "report_id": page["report_id"], "page_url": page["url"], "kind": kind,
+        "version_id": version_id, "previous_version_id": previous_id, "detected_at": seen, "summary": summary,
+        "cell_diffs": json.dumps(cell_changes, ensure_ascii=False),
+        "text_diff": json.dumps(text_changes, ensure_ascii=False),
+    })
+
+
+def _set_state(db, url: str, outcome: str, version_id: int | None, capture_id: str | None,
+               normalised_digest: str | None, seen: str, error: bool = False) -> None:
+    db.execute(
+        "UPDATE pages SET last_outcome = ?, current_version_id = coalesce(?, current_version_id), "
+        "last_capture_id = coalesce(?, last_capture_id), last_seen = CASE WHEN ? THEN last_seen ELSE ? END, "
+        "consecutive_errors = CASE WHEN ? THEN coalesce(consecutive_errors, 0) + 1 ELSE 0 END WHERE url = ?",
+        [outcome, version_id, capture_id, error, seen, error, url])
+    if capture_id:
+        db.execute("UPDATE captures SET outcome = ?, normalised_digest = coalesce(?, normalised_digest), "
+                   "version_id = coalesce(?, version_id) WHERE id = ?",
+                   [outcome, normalised_digest, version_id, capture_id])
+    page = _page(db, url)
+    if page and page["report_id"] is not None:
+        status = "removed" if outcome == "removed" else ("active" if outcome != "error" else None)
+        db.execute("UPDATE reports SET current_version_id = coalesce(?, current_version_id), "
+                   "status = coalesce(?, status) WHERE id = ? AND (url = ? OR current_version_id IS NULL)",
+                   [version_id, status, page["report_id"], url])
+
+
+def record_fetch(db, run_id: str, url: str, content: Content, *, not_modified: bool = False,
+                 listed: bool = True) -> str:
+    """Record one fetched report document; returns its outcome."""
+    seen = now_iso()
+    with db.conn:
+        page = _page(db, url)
+        if page is None or page["report_id"] is None:
+            return "ignored"
+        current = _version(db, page["current_version_id"])
+        earlier = {h: i for i, h in db.execute(
+            "SELECT id, content_hash FROM report_versions WHERE page_url = ? ORDER BY id", [url]).fetchall()}
+        was_removed = page["last_outcome"] == "removed"
+        outcome, version_id = decide(current, earlier, content, not_modified=not_modified,
+                                     was_removed=was_removed, listed=listed)
+        capture_id = _capture_id(db, url, run_id)
+        previous_id = current["id"] if current else None
+        if outcome in ("new", "changed"):
+            version_id = _insert_version(db, page, content, capture_id, seen)
+        elif version_id is not None:
+            db.execute("UPDATE report_versions SET last_seen = ? WHERE id = ?", [seen, version_id])
+        if outcome in CONTENT_KINDS and not (outcome == "restored" and version_id == previous_id and not was_removed):
+            removed_note = Content(ok=True, message="no longer listed in its column (the page still answers)",
+                                   text="", normalised_text="") if outcome == "removed" else None
+            _change(db, run_id, page, outcome, version_id, previous_id, seen, removed_note)
+        _set_state(db, url, outcome, version_id, capture_id,
+                   None if outcome == "extract_failed" else content.content_hash, seen)
+    return outcome
+
+
+def record_gone(db, run_id: str, url: str, reason: str) -> str:
+    seen = now_iso()
+    with db.conn:
+        page = _page(db, url)
+        if page is None or page["report_id"] is None or page["last_outcome"] == "removed":
+            return "ignored"
+        capture_id = _capture_id(db, url, run_id)
+        _change(db, run_id, page, "removed", None, page["current_version_id"], seen,
+                Content(ok=True, message=f"the page answers {reason}", text="", normalised_text=""))
+        _set_state(db, url, "removed", None, capture_id, None, seen)
+    return "removed"
+
+
+def record_error(db, run_id: str, url: str, reason: str) -> str:
+    seen = now_iso()
+    with db.conn:
+        page = _page(db, url)
+        if page is None:
+            return "ignored"
+        _set_state(db, url, "error", None, _capture_id(db, url, run_id), None, seen, error=True)
+    return "error"
