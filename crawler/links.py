@@ -17,9 +17,11 @@ COLUMN_TEXT = re.compile(
     r"^年度报告$|^年报$|^政府信息公开年度报告$|^(?:政府信息公开)?年报(?:专栏|栏目)$"
 )
 COLUMN_URL = re.compile(r"zfxxgknb|xxgknb|gknb|xxgkndbg|zfxxgkndbg|/ndbg|nianbao|/gkndbg", re.I)
-NAV_TEXT = re.compile(r"^(?:政务公开|政府信息公开(?:专栏|平台)?|信息公开|政务信息公开|公开专栏|法定主动公开内容?)$")
+NAV_TEXT = re.compile(
+    r"^(?:政务公开|政府信息公开|信息公开|政务信息公开|政府公开)(?:专栏|平台|目录|网|专区)?$|^公开专栏$|^法定主动公开内容?$"
+)
 NAV_URL = re.compile(r"/(?:zwgk|zfxxgk|xxgk|zfxxgkzl|gkml|zwxxgk|xxgkml|zfxxgkml|govinfo)(?:/|$|\.|_)", re.I)
-YEAR_COLUMN_TEXT = re.compile(r"^(?:19|20)\d{2}年(?:度)?(?:政府信息公开)?(?:年报|年度报告)?$")
+YEAR_COLUMN_TEXT = re.compile(r"^(?:19|20)\d{2}(?:年(?:度)?(?:政府信息公开)?(?:工作)?(?:年报|年度报告)?)?$")
 ARTICLE_URL = re.compile(
     r"/t\d{8}_\d+|/art/\d{4}/|art_\d+_\d+|/\d{6}/|post_\d+|content_\d+|/\d{4}-\d{2}/|/\d{4}/\d{1,2}/|"
     r"detail|\d{5,}\.s?html?$|[0-9a-f]{32}\.s?html?$|pnidpv\d+",

@@ -93,3 +93,14 @@ def test_column_links_by_name_or_path():
         "<a href='/zwgk/zfxxgk/zfxxgknb/202501/t20250120_1.html'>某局2024年报告</a>",
         "http://x.gov.cn/")
     assert [is_column_link(link) for link in links] == [True, True, True, False, False]
+
+
+def test_navigation_and_year_column_names():
+    from crawler.links import Link, is_nav_link, is_year_column
+
+    for text in ("政务公开", "政府信息公开", "政府信息公开专栏", "信息公开目录", "法定主动公开内容"):
+        assert is_nav_link(Link("http://x.gov.cn/a/", text)), text
+    assert not is_nav_link(Link("http://x.gov.cn/news/", "新闻中心"))
+    for text in ("2024年", "2024年度", "2023年度年报", "2022", "2021年政府信息公开年报"):
+        assert is_year_column(Link("http://x.gov.cn/nb/2024/", text)), text
+    assert not is_year_column(Link("http://x.gov.cn/nb/2024/", "2024年工作要点"))

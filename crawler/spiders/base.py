@@ -100,6 +100,7 @@ class AnnualReportSpider(scrapy.Spider):
         return Request(url, meta=meta, callback=self.parse, errback=self.on_error)
 
     def follow(self, url: str, role: str, depth: int = 0, **extra: Any) -> Iterable[Request]:
+        """A request within the bounds: never a trap URL, never past the site's page budget."""
         if is_trap(url) or self.requested >= self.max_pages:
             return []
         self.requested += 1
@@ -178,11 +179,8 @@ class AnnualReportSpider(scrapy.Spider):
         return list(seen.values())
 
     def follow_page(self, page, depth: int) -> Iterable[Request]:
-        if is_trap(page.url) or self.requested >= self.max_pages:
-            return []
-        self.requested += 1
-        return [self.make_request(page.url, "list", depth, method=page.method, formdata=page.formdata,
-                                  nianbao_form=page.formdata)]
+        return self.follow(page.url, "list", depth, method=page.method, formdata=page.formdata,
+                           nianbao_form=page.formdata)
 
     def follow_entry(self, link: Link, response: Response, title) -> Iterable[Request | ReportPage]:
         if is_attachment(link.url):
