@@ -27,7 +27,7 @@ def warcio_check(path: Path) -> int:
 @cache
 def _pywb_python() -> str | None:
     result = subprocess.run(["bash", str(ROOT / "bench/archive/pywb_env.sh")], capture_output=True, text=True,
-                            timeout=300)
+                            timeout=300, env={**os.environ, "PYTHON": sys.executable})
     return result.stdout.strip() if result.returncode == 0 else None
 
 
