@@ -1,6 +1,7 @@
 """Crawl benchmark: nianbao's full crawl vs a bare Scrapy spider vs `wget --mirror --warc-file`, one command.
 
-    .venv/bin/python bench/crawl/run.py --scale 3000 [--concurrency 8] [--repeat 1] [--markdown] [--json FILE]
+    .venv/bin/python bench/crawl/run.py --scale 2000 [--concurrency 8] [--repeat 1] [--markdown] [--json FILE]
+                                        [--set NIANBAO_SETTING=VALUE ...] [--tools nianbao,bare,wget] [--keep]
 
 Starts the generated portal (`Portal(scale=N)`, loopback, a free port) in this process, then runs each tool
 in its own process, one after the other, with politeness off (no delay, no AutoThrottle; robots.txt obeyed):
@@ -42,12 +43,14 @@ WGET = "/usr/bin/wget"
 TOOLS = ("nianbao", "bare", "wget")
 
 
-def commands(tool: str, base: str, work: Path, sites_file: Path, concurrency: int) -> tuple[list[str], Path]:
-    """argv of one tool and the folder it writes to."""
+def commands(tool: str, base: str, work: Path, sites_file: Path, concurrency: int,
+             settings: list[str] | None = None) -> tuple[list[str], Path]:
+    """argv of one tool and the folder it writes to (`settings`: KEY=VALUE for nianbao's crawl)."""
     if tool == "nianbao":
         data = work / "nianbao-data"
+        extra = [arg for pair in settings or [] for arg in ("--set", pair)]
         return [sys.executable, str(HERE / "nianbao_crawl.py"), str(sites_file), str(data),
-                "--concurrency", str(concurrency)], data
+                "--concurrency", str(concurrency), *extra], data
     if tool == "bare":
         return [sys.executable, str(HERE / "bare_spider.py"), base, "--concurrency", str(concurrency)], work / "bare"
     out = work / "wget"
@@ -124,10 +127,12 @@ def _render(head: list[str], rows: list[list[str]], markdown: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=3000, help="reports of the generated portal (default 3000)")
+    parser.add_argument("--scale", type=int, default=2000, help="reports of the generated portal (default 2000)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight, Scrapy tools (default 8)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool; the median-wall run is reported")
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of nianbao,bare,wget")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting for nianbao's crawl, e.g. NIANBAO_MAX_PAGES_PER_SITE=100000")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument("--json", type=Path, default=None, help="also write every figure to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (WARCs, databases, logs)")
@@ -136,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := set(tools) - set(TOOLS):
         parser.error(f"unknown tool(s): {', '.join(sorted(unknown))}")
     work = Path(tempfile.mkdtemp(prefix="nianbao-bench-crawl-"))
+    load = os.getloadavg()
     started = time.monotonic()
     with Portal(scale=args.scale, slow_seconds=0) as portal:
         base = portal.base_urls["scale"]
@@ -151,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             runs = []
             for i in range(args.repeat):
                 run_dir = work / f"{tool}-{i}"
-                cmd, output = commands(tool, base, run_dir, sites_file, args.concurrency)
+                cmd, output = commands(tool, base, run_dir, sites_file, args.concurrency, args.set)
                 m = run_tool(tool, cmd, portal, run_dir, output)
                 print(f"  {tool} run {i + 1}: {m.requests} pages in {m.wall:.1f} s, rc {m.returncode}", flush=True)
                 if tool == "nianbao":
@@ -168,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"{info['date']}  {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GB  python {info['python']}"
           f"  scrapy {info['scrapy']}  {info['wget']}")
-    print(f"scale {args.scale}, concurrency {args.concurrency} (wget: 1)\n")
+    print(f"scale {args.scale}, concurrency {args.concurrency} (wget: 1), load average at start "
+          f"{load[0]:.2f}, at end {os.getloadavg()[0]:.2f}" + (f", nianbao settings {' '.join(args.set)}" if args.set
+                                                              else "") + "\n")
     print(table(results, cover, expected, args.markdown))
     if checks:
         print(f"\nnianbao found {checks['found']}/{checks['expected']} reports of the manifest "
@@ -177,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{checks['false_reports']} false reports")
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "scale": args.scale, "concurrency": args.concurrency,
+                                         "settings": args.set, "load_at_start": load[0],
                                          "results": {t: m.as_dict() for t, m in results.items()},
                                          "coverage": cover, "nianbao_check": checks}, indent=1), encoding="utf-8")
     if args.keep:
