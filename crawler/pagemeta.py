@@ -11,13 +11,13 @@ from datetime import date
 
 from parsel import Selector
 
-from crawler.recognise import normalise_title
+from crawler.recognise import normalise_title, recognise_title
 
 _DATE = r"((?:19|20)\d{2})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})"
 _VISIBLE_DATE = re.compile(r"(?:发布时间|发布日期|发文日期|成文日期|时间|日期)\s*[:：]\s*" + _DATE)
 _URL_DATE = re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_|/art/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})/")
 _SITE_CODE = re.compile(r"(?:政府)?网站标识码\s*[:：]?\s*([A-Za-z]{0,2}\d{8,10})")
-_TITLE_SUFFIX = re.compile(r"[_\-|—]+[^_\-|—]{2,40}$")
+_TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||—|--|\s-\s|－)\s*")
 CONTENT_SELECTORS = (
     ".TRS_Editor", ".trs_editor", "#zoom", "#Zoom", ".Custom_UnionStyle", "#ivs_content", "#webeditorview",
     ".article-content", ".xxgk_content", ".zw-content", "td.bt_content", "div.news_cont_d_wrap", ".content",
@@ -40,19 +40,30 @@ def meta_content(sel: Selector, name: str) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
+def title_candidates(sel: Selector) -> list[str]:
+    """Where a page without an ArticleTitle meta states its title, most specific first: the first heading,
+    the <title> segments ("<report title>_<column>_<site name>"), then elements styled as titles."""
+    found: list[str] = []
+    for xpath in ("(//h1)[1]",):
+        found += [" ".join(node.xpath(".//text()").getall()) for node in sel.xpath(xpath)]
+    raw = sel.xpath("//title/text()").get() or ""
+    found += [seg for seg in _TITLE_SEPARATORS.split(raw.strip()) if seg.strip()]
+    for xpath in ("//*[contains(@class,'title')][self::h2 or self::h3 or self::div or self::p or self::td]", "//h2"):
+        found += [" ".join(node.xpath(".//text()").getall()) for node in sel.xpath(xpath)[:2]]
+    return [normalise_title(t) for t in found if normalise_title(t)]
+
+
 def page_title(sel: Selector) -> str | None:
-    """The article title: ArticleTitle meta, else the first heading, else <title> minus the site-name suffix."""
-    title = meta_content(sel, "ArticleTitle")
-    if title:
-        return normalise_title(title)
-    for xpath in ("//h1", "//*[contains(@class,'title')][self::h2 or self::div or self::p][1]", "//h2"):
-        text = " ".join(sel.xpath(xpath + "[1]//text()").getall())
-        if normalise_title(text):
-            return normalise_title(text)
-    raw = sel.xpath("//title/text()").get()
-    if raw:
-        return normalise_title(_TITLE_SUFFIX.sub("", raw.strip()))
-    return None
+    """The article title. A page's ArticleTitle meta is authoritative; otherwise the first candidate that is a
+    年报 title, else the first candidate at all."""
+    meta = meta_content(sel, "ArticleTitle")
+    if meta:
+        return normalise_title(meta)
+    candidates = title_candidates(sel)
+    for candidate in candidates:
+        if recognise_title(candidate):
+            return candidate
+    return candidates[0] if candidates else None
 
 
 def _iso(y: str, m: str, d: str) -> str | None:

@@ -75,3 +75,20 @@ def test_gbk_page_declared_utf8_is_repaired():
     # A page that really is UTF-8 is left alone.
     good = HtmlResponse(url=url, body=text.encode("utf-8"), headers={"Content-Type": "text/html; charset=utf-8"})
     assert EncodingRepairMiddleware(get_crawler()).process_response(Request(url), good) is good
+
+
+def test_page_title_from_title_segments_headings_and_meta():
+    from parsel import Selector
+
+    from crawler.pagemeta import page_title
+
+    def title(markup: str):
+        return page_title(Selector(text=f"<html>{markup}</html>"))
+
+    assert title("<head><title>平潭综合实验区2025年度政府信息公开工作年度报告_政府信息公开年报_平潭综合实验区"
+                 "</title></head><body><h1>北京西城</h1></body>") == "平潭综合实验区2025年度政府信息公开工作年度报告"
+    assert title("<head><title>西城</title></head><body><div class='article-title'>北京市西城区财政局2024年政府信息"
+                 "<br>公开工作年度报告</div></body>") == "北京市西城区财政局2024年政府信息公开工作年度报告"
+    # The page's own ArticleTitle wins over a report title elsewhere on the page (a 图解 page's sidebar).
+    assert title("<head><meta name='ArticleTitle' content='图解：某局2024年政府信息公开工作年度报告'></head>"
+                 "<body><div class='title'>某局2024年政府信息公开工作年度报告</div></body>").startswith("图解")
