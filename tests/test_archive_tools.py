@@ -77,3 +77,23 @@ def test_known_attachments_reads_the_discovery_store(tmp_path: Path) -> None:
                                 published=None, format="html", attachments=["http://s/c.pdf"]))
     assert known_attachments(db, "http://s/r.html") == ["http://s/a.doc", "http://s/b.pdf"]
     assert known_attachments(db, "http://s/unknown.html") == []
+
+
+def test_autothrottle_lowers_the_delay_on_304s() -> None:
+    from scrapy.core.downloader import Slot
+    from scrapy.extensions.throttle import AutoThrottle
+    from scrapy.http import Response
+    from scrapy.utils.test import get_crawler
+
+    from archive.throttle import NotModifiedAutoThrottle
+
+    crawler = get_crawler(settings_dict={"AUTOTHROTTLE_ENABLED": True, "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0})
+    not_modified = Response("http://s/x", status=304)
+    delays = {}
+    for cls in (AutoThrottle, NotModifiedAutoThrottle):
+        slot = Slot(concurrency=1, delay=2.0, randomize_delay=False)
+        throttle = cls(crawler)
+        throttle.mindelay, throttle.maxdelay = throttle._min_delay(), throttle._max_delay()  # as at spider_opened
+        throttle._adjust_delay(slot, 0.01, not_modified)
+        delays[cls.__name__] = slot.delay
+    assert delays["AutoThrottle"] == 2.0 and delays["NotModifiedAutoThrottle"] < 2.0

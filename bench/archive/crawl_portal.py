@@ -13,6 +13,7 @@ import sys
 import time
 
 ARCHIVE_MIDDLEWARES = {"archive.conditional.ReplayCompleted": 955, "archive.conditional.ConditionalRequests": 960}
+ARCHIVE_EXTENSIONS = {"scrapy.extensions.throttle.AutoThrottle": None, "archive.throttle.NotModifiedAutoThrottle": 0}
 
 
 def main(sites_file: str, data_dir: str, mode: str, delay: float = 0.0) -> int:
@@ -25,6 +26,7 @@ def main(sites_file: str, data_dir: str, mode: str, delay: float = 0.0) -> int:
         overrides["EXTENSIONS"] = {"archive.capture.WarcCapture": None}
     else:
         overrides["DOWNLOADER_MIDDLEWARES"] = ARCHIVE_MIDDLEWARES
+        overrides["EXTENSIONS"] = ARCHIVE_EXTENSIONS
     started = time.perf_counter()
     result = run_crawl(sites, data_dir, overrides)
     wall = time.perf_counter() - started
