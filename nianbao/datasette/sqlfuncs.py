@@ -2,8 +2,10 @@
 
 | function | returns |
 |---|---|
-| `nianbao_agency_kind(agency)` | `government` (本级政府), `department` (incl. 政府办公室), `street` (街道/乡镇) or NULL |
-| `nianbao_deadline(year, agency)` | ISO date of the legal deadline (条例 Art. 49): 31 Jan of year+1 for departments, 31 Mar for 本级政府; NULL otherwise |
+| `nianbao_agency_kind(agency, title)` | `government` (本级政府), `department` (incl. 政府办公室), `street` (街道/乡镇) or NULL |
+| `nianbao_deadline(year, agency, title)` | ISO date of the legal deadline (条例 Art. 49): 31 Jan of year+1 for departments, 31 Mar for 本级政府; NULL otherwise |
+
+The kind comes from the agency the title names when it names one (as TIME-R14 decides), else from `agency`.
 | `nianbao_fts_query(q)` | an FTS5 MATCH string of the query's terms of 3+ characters (trigram index), or NULL when it has none |
 | `nianbao_contains_all(title, text, q)` | 1 when title or text contains every term shorter than 3 characters (the trigram fallback) |
 | `nianbao_snippet(text, q)` | a short excerpt around the first term |
@@ -18,6 +20,7 @@ import json
 import sqlite3
 import unicodedata
 
+from crawler.recognise import recognise_title
 from pipelines.checks import agency_kind
 from pipelines.diff import cell_label, format_value, render_text_diff
 from pipelines.search import snippet
@@ -41,14 +44,20 @@ def contains_all(title: str | None, text: str | None, query: str | None) -> int:
     return int(all(t in haystack for t in terms(query) if len(t) < SHORT))
 
 
-def deadline(year: int | None, agency: str | None) -> str | None:
+def kind_of(agency: str | None, title: str | None = None) -> str | None:
+    """Agency kind as the TIME-R14 check decides it: from the agency named by the title, else the agency."""
+    found = recognise_title(title) if title else None
+    return agency_kind((found.agency if found else None) or agency)
+
+
+def deadline(year: int | None, agency: str | None, title: str | None = None) -> str | None:
     if year is None:
         return None
     try:
         year = int(year)
     except (TypeError, ValueError):
         return None
-    kind = agency_kind(agency)
+    kind = kind_of(agency, title)
     if kind == "government":
         return dt.date(year + 1, 3, 31).isoformat()
     if kind == "department":
@@ -92,8 +101,8 @@ def table_name(table: str) -> str:
 
 
 def register(conn: sqlite3.Connection) -> None:
-    conn.create_function("nianbao_agency_kind", 1, agency_kind, deterministic=True)
-    conn.create_function("nianbao_deadline", 2, deadline, deterministic=True)
+    conn.create_function("nianbao_agency_kind", 2, kind_of, deterministic=True)
+    conn.create_function("nianbao_deadline", 3, deadline, deterministic=True)
     conn.create_function("nianbao_fts_query", 1, fts_query, deterministic=True)
     conn.create_function("nianbao_contains_all", 3, contains_all, deterministic=True)
     conn.create_function("nianbao_snippet", 2, snippet_of, deterministic=True)

@@ -1,0 +1,110 @@
+"""`nianbao serve`: browse the archive with Datasette, read-only, while crawls keep writing.
+
+Datasette serves a snapshot of `<data>/nianbao.db` made with `VACUUM INTO` (never the live WAL file in immutable
+mode); a new snapshot replaces it when a crawl run finishes. Report pages are under `/-/nianbao/report/{id}`:
+give crawls `--link-base http://HOST:PORT/-/nianbao` so that alert digests link to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import threading
+from pathlib import Path
+
+DEFAULT_PORT = 8001
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default=Path("data"), type=Path,
+                        help="data folder holding nianbao.db and warc/ (default: ./data)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
+    parser.add_argument("--refresh", type=float, default=30.0, metavar="SECONDS",
+                        help="how often to look for a finished crawl run and serve a new snapshot (default 30; "
+                             "0 = never)")
+    parser.add_argument("--base-url", default=None, metavar="URL",
+                        help="public URL of the report pages, for links in the Atom feed when served behind a "
+                             "proxy (default: from each request, http://HOST:PORT/-/nianbao)")
+
+
+class Refresher:
+    """Polls the live database; after each finished run, takes a new snapshot and serves it."""
+
+    def __init__(self, ds, data_dir: Path, marker: str, interval: float) -> None:
+        self.ds, self.data_dir, self.marker, self.interval = ds, data_dir, marker, interval
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="nianbao-snapshot", daemon=True)
+
+    def start(self) -> Refresher:
+        if self.interval > 0:
+            self.thread.start()
+        return self
+
+    def check(self) -> bool:
+        from nianbao.datasette.app import swap_database
+        from nianbao.datasette.snapshot import run_marker, take_snapshot
+
+        marker = run_marker(self.data_dir)
+        if marker == self.marker:
+            return False
+        path = take_snapshot(self.data_dir)
+        swap_database(self.ds, path)
+        self.marker = marker
+        print(f"nianbao serve: run finished at {marker or '?'}; now serving snapshot {path.name}", file=sys.stderr)
+        return True
+
+    def _loop(self) -> None:
+        while not self.stop.wait(self.interval):
+            try:
+                self.check()
+            except Exception as exc:  # noqa: BLE001 - keep serving the previous snapshot
+                print(f"nianbao serve: snapshot refresh failed: {exc}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from nianbao.datasette.app import BASE_PATH, build_datasette, installed_write_plugins, register_plugin
+    from nianbao.datasette.snapshot import live_path, run_marker, take_snapshot
+
+    data_dir = Path(args.data)
+    if not live_path(data_dir).exists():
+        print(f"error: no archive database at {live_path(data_dir)}; run `nianbao demo --data {data_dir}` or "
+              f"`nianbao crawl --data {data_dir}` first", file=sys.stderr)
+        return 2
+    register_plugin()
+    writers = installed_write_plugins()
+    if writers:
+        print(f"error: Datasette plugins that write are installed ({', '.join(writers)}); `nianbao serve` is "
+              "read-only: uninstall them or use another environment", file=sys.stderr)
+        return 2
+    marker = run_marker(data_dir)
+    snapshot = take_snapshot(data_dir)
+    ds = build_datasette(snapshot, data_dir, base_url=args.base_url)
+    asyncio.run(ds.invoke_startup())
+    refresher = Refresher(ds, data_dir, marker, args.refresh).start()
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    root = f"http://{shown}:{args.port}"
+    print(f"Serving {live_path(data_dir)} (read-only snapshot {snapshot.name}, refreshed after each crawl run)")
+    print(f"  open      {root}/nianbao")
+    print(f"  changes   {root}{BASE_PATH}/changes   (Atom feed: {root}/nianbao/changes_feed.atom)")
+    print(f"  reports   {root}{BASE_PATH}/report/VERSION_ID")
+    print(f"  alerts    nianbao crawl --link-base {root}{BASE_PATH} …")
+    sys.stdout.flush()
+    try:
+        uvicorn.run(ds.app(), host=args.host, port=args.port, log_level="warning", lifespan="on")
+    finally:
+        refresher.stop.set()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nianbao serve", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
