@@ -17,16 +17,21 @@ ARCHIVE_EXTENSIONS = {"scrapy.extensions.throttle.AutoThrottle": None, "archive.
 
 
 def main(sites_file: str, data_dir: str, mode: str, delay: float = 0.0) -> int:
-    from crawler.run import run_crawl
+    from crawler.run import project_settings, run_crawl
     from nianbao.sites import load_sites
 
     sites = list(load_sites(sites_file).values())
     overrides: dict = {"NIANBAO_DOWNLOAD_DELAY": delay, "NIANBAO_DELAY_JITTER": 0.0, "LOG_LEVEL": "WARNING"}
+    # A dict given as an override replaces the project's whole dict: merge into the project's own.
+    base = project_settings()
+    extensions = base.getdict("EXTENSIONS")
+    middlewares = base.getdict("DOWNLOADER_MIDDLEWARES")
     if mode == "plain":
-        overrides["EXTENSIONS"] = {"archive.capture.WarcCapture": None}
+        extensions["archive.capture.WarcCapture"] = None
     else:
-        overrides["DOWNLOADER_MIDDLEWARES"] = ARCHIVE_MIDDLEWARES
-        overrides["EXTENSIONS"] = ARCHIVE_EXTENSIONS
+        middlewares.update(ARCHIVE_MIDDLEWARES)
+        extensions.update(ARCHIVE_EXTENSIONS)
+    overrides["EXTENSIONS"], overrides["DOWNLOADER_MIDDLEWARES"] = extensions, middlewares
     started = time.perf_counter()
     result = run_crawl(sites, data_dir, overrides)
     wall = time.perf_counter() - started
