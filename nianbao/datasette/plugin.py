@@ -74,11 +74,22 @@ def capture_uuid(capture_id: str) -> str:
     return str(capture_id).removeprefix("<").removesuffix(">").removeprefix("urn:uuid:")
 
 
+def _has_record(row) -> bool:
+    try:
+        return str(row["id"]).startswith("<urn:uuid:") and row["record_type"] in ("response", "revisit")
+    except (KeyError, IndexError, TypeError):
+        return False
+
+
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
     if database != DB_NAME or value is None or value == "":
         return None
     base = base_path(datasette)
+    if table == "captures" and column == "url" and _has_record(row):
+        view = f"{base}/capture/{capture_uuid(row['id'])}"
+        return Markup(f'<a href="{escape(value)}" rel="noopener noreferrer nofollow">{escape(value)}</a> '
+                      f'<a class="archived" href="{escape(view)}" title="view the archived response">[archived]</a>')
     if (table == "captures" and column == "id") or column in CAPTURE_COLUMNS:
         if isinstance(value, str) and value.startswith("<urn:uuid:"):
             return _link(f"{base}/capture/{capture_uuid(value)}", value, "view the archived response")
