@@ -17,8 +17,9 @@ DEFAULT_PORT = 8001
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", default=Path("data"), type=Path,
-                        help="data folder holding nianbao.db and warc/ (default: ./data)")
+    if "--data" not in parser._option_string_actions:  # cli.py may have added its shared --data already
+        parser.add_argument("--data", default=Path("data"), type=Path,
+                            help="data folder holding nianbao.db and warc/ (default: ./data)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
     parser.add_argument("--refresh", type=float, default=30.0, metavar="SECONDS",
