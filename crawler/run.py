@@ -18,11 +18,13 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
+from archive.jobstate import begin_run, end_run
 from crawler.spiders.portal import PortalSpider
 from nianbao import __version__
 from nianbao.sites import SiteConfig
 from pipelines import database
 from pipelines.database import now_iso
+from pipelines.extraction import shutdown_pool
 from pipelines.notify import notify_run
 from pipelines.store import record_run
 
@@ -102,12 +104,14 @@ def setup_logging(data_dir: Path, run_id: str, quiet_console: bool) -> Path:
 
 
 def run_crawl(sites: list[SiteConfig], data_dir: str | Path, overrides: dict[str, Any] | None = None,
-              notify: list[str] | None = None, link_base: str | None = None) -> RunResult:
+              notify: list[str] | None = None, link_base: str | None = None, resume: bool = False) -> RunResult:
     """Crawl `sites` once, storing WARCs and the database under `data_dir`, then send the run's digest to the
-    `notify` channels (Apprise URLs). Blocks until done."""
+    `notify` channels (Apprise URLs). With `resume`, continue the data folder's unfinished run (same run id,
+    completed pages answered from the archive). Blocks until done."""
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    run_id = new_run_id()
+    job = begin_run(data_dir, new_run_id(), [s.key for s in sites], resume=resume)
+    run_id = job.run_id
     started = now_iso()
     base = project_settings()
     setup_logging(data_dir, run_id, quiet_console=sys.stderr.isatty())
@@ -115,10 +119,14 @@ def run_crawl(sites: list[SiteConfig], data_dir: str | Path, overrides: dict[str
     crawlers = []
     for site in sites:
         crawler = process.create_crawler(PortalSpider)
-        crawler.settings.setdict(site_settings(base, site, data_dir, run_id, overrides), priority="cmdline")
+        crawler.settings.setdict({**site_settings(base, site, data_dir, run_id, overrides),
+                                  **job.settings(site.key)}, priority="cmdline")
         crawlers.append(crawler)
         process.crawl(crawler, site=site)
-    process.start()
+    try:
+        process.start()
+    finally:
+        shutdown_pool()
     summaries = []
     for site, crawler in zip(sites, crawlers, strict=True):
         spider = getattr(crawler, "spider", None)
@@ -131,6 +139,7 @@ def run_crawl(sites: list[SiteConfig], data_dir: str | Path, overrides: dict[str
         summary["pages"] = int(stats.get("response_received_count", 0))
         summary["finish_reason"] = stats.get("finish_reason")
         summaries.append(summary)
+    end_run(job, [s.get("finish_reason") for s in summaries])
     finished = now_iso()
     db = database.connect(data_dir)
     try:

@@ -28,6 +28,11 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 2.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+# The floor is also enforced where requests reach the network (crawler/handlers.py).
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.handlers.PoliteHTTPDownloadHandler",
+    "https": "crawler.handlers.PoliteHTTPDownloadHandler",
+}
 # Back-off on 429/503 and Retry-After (crawler.middlewares.RetryAfterMiddleware).
 NIANBAO_RETRY_AFTER_MAX = 600.0
 
@@ -65,12 +70,25 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RobotsTxtWaitMiddleware": 100,
     "crawler.middlewares.ScopeMiddleware": 50,
     "crawler.middlewares.RetryAfterMiddleware": 560,
-    "crawler.middlewares.EncodingRepairMiddleware": 950,
+    # Below HttpCompressionMiddleware (590): process_response runs after decompression.
+    "crawler.middlewares.EncodingRepairMiddleware": 580,
+    # Incremental recrawls: a resumed run answers completed requests from the archive; every request carries
+    # the validators of its last capture, and a 304 hands the spider the archived response (archive/).
+    "archive.conditional.ReplayCompleted": 955,
+    "archive.conditional.ConditionalRequests": 960,
 }
 EXTENSIONS = {
     "archive.capture.WarcCapture": 0,
     "crawler.progress.ProgressLine": 10,
+    # Scrapy's AutoThrottle never lowers the delay after a non-200, so a recrawl full of 304s would crawl at
+    # the pace of its slowest page.
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "archive.throttle.NotModifiedAutoThrottle": 0,
 }
+# WARC deduplication: 304s and already archived payloads become revisit records.
+WARC_DEDUP = True
+WARC_REVISIT_REQUESTS = False
+NIANBAO_CONDITIONAL = True
 # Each step does one thing: store what was found, extract it, then detect changes against earlier versions.
 ITEM_PIPELINES = {
     "pipelines.store.StoreDiscoveries": 300,

@@ -17,7 +17,7 @@ def _notify_args(parser: argparse.ArgumentParser) -> None:
                         help="send one digest of the run's changes to this Apprise URL (repeatable): json://host/path, "
                              "mailto://user:pass@host, wecombot://KEY, dingtalk://TOKEN, feishu://TOKEN")
     parser.add_argument("--link-base", default=None, metavar="URL",
-                        help="base URL of `nianbao serve` for links in alerts (e.g. http://127.0.0.1:8001/nianbao)")
+                        help="base URL of `nianbao serve` pages for links in alerts (e.g. http://127.0.0.1:8001/-/nianbao)")
 
 
 def _data_arg(parser: argparse.ArgumentParser) -> None:
@@ -63,12 +63,21 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         print(f"error: unknown site(s) {', '.join(unknown)}; known: {', '.join(registry)}", file=sys.stderr)
         return 2
     sites = [registry[key] for key in args.site] if args.site else list(registry.values())
+    if args.resume:
+        from archive.jobstate import unfinished_run
+
+        state = unfinished_run(args.data)
+        if state is None:
+            print(f"error: no unfinished crawl to resume in {args.data}", file=sys.stderr)
+            return 2
+        sites = [registry[key] for key in state["sites"] if key in registry]
     try:
         notify = list(args.notify or []) + load_notify(args.sites)
     except SitesError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = run_crawl(sites, args.data, crawl_overrides(args), notify=notify, link_base=args.link_base)
+    result = run_crawl(sites, args.data, crawl_overrides(args), notify=notify, link_base=args.link_base,
+                       resume=args.resume)
     print(format_summary(result))
     return 0
 
@@ -115,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     _data_arg(p)
     p.add_argument("--delay", type=float, default=None, help="override every site's delay between requests (s)")
     p.add_argument("--contact", default=None, help="contact address put in the User-Agent")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the last unfinished crawl of the data folder (same run id; completed pages are "
+                        "not fetched again)")
     _notify_args(p)
     p.set_defaults(func=cmd_crawl)
 
@@ -146,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=extract_cli.run)
     add_change_commands(sub, _data_arg)
     add_watch_command(sub, _data_arg, _notify_args)
+    from nianbao import serve
+
+    p = sub.add_parser("serve", help="browse the archive in Datasette (read-only)",
+                       description="Serve a read-only snapshot of the archive database with Datasette: tables, "
+                                   "canned queries, report pages, changes and their Atom feed, archived captures.")
+    _data_arg(p)
+    serve.add_arguments(p)
+    p.set_defaults(func=serve.run)
     _add_archive_commands(sub)
     return parser
 
@@ -171,6 +191,14 @@ def _add_archive_commands(sub) -> None:
     p = sub.add_parser("reindex", help="rebuild the captures table from the WARC files alone")
     _data_arg(p)
     p.set_defaults(func=lambda a: commands.reindex(a.data))
+
+    p = sub.add_parser("wacz", help="package a site's captures as a WACZ (ReplayWeb.page, pywb)",
+                       description="Package a site's captures (with the originals its revisits refer to) and a "
+                                   "pages.jsonl of its report pages into one WACZ file.")
+    p.add_argument("site", nargs="?", default=None, help="site key (default: every site)")
+    _data_arg(p)
+    p.add_argument("-o", "--output", type=Path, required=True, help="the .wacz file to write")
+    p.set_defaults(func=lambda a: commands.wacz(a.data, a.site, a.output))
 
     if hasattr(commands, "check"):
         p = sub.add_parser("check", help="verify every WARC file (digests, structure)")

@@ -107,6 +107,8 @@ def run_demo(data_dir: str | Path, edition: int = 1, delay: float | None = None,
     warcs = sorted((data_dir / "warc").glob("*.warc.gz"))
     print(f"\nArchive: {len(warcs)} WARC file(s) in {data_dir / 'warc'}; database {data_dir / 'nianbao.db'}.")
     print("Next:")
+    print(f"  nianbao serve --data {data_dir}          # browse the archive at http://127.0.0.1:8001/nianbao "
+          "(reports: /-/nianbao/report/ID)")
     print(f"  sqlite3 {data_dir / 'nianbao.db'} 'select site, agency, year, title from reports'")
     print(f"  nianbao show URL --data {data_dir}          # an archived capture, from the WARC")
     if edition == 1:

@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,7 +17,11 @@ import pytest
 from nianbao.portal.server import Portal
 from pipelines.database import now_iso
 
-DELAY = 0.1
+DELAY = 0.3
+# The portal stamps a request's arrival from a Python thread: on a loaded 2-core machine that stamp can come a few
+# tens of milliseconds late (GIL, scheduling; seen: 51 ms). A real politeness bug (a jitter below the floor, two requests in
+# flight) shows as far more than this.
+TIMING_TOLERANCE = 0.08
 BIN = Path(sys.executable).parent
 
 
@@ -44,6 +49,7 @@ def crawled(tmp_path_factory):
         for edition in (1, 2):
             portal.set_edition(edition)
             manifests[edition] = portal.manifest()
+            warm_up(manifests[edition])
             before = len(portal.log_entries())
             started = now_iso()
             outputs[edition] = crawl(sites_file, data).stdout
@@ -53,6 +59,16 @@ def crawled(tmp_path_factory):
             with sqlite3.connect(data / "nianbao.db") as src, sqlite3.connect(tmp / f"edition{edition}.db") as dst:
                 src.backup(dst)
     return {"data": data, "tmp": tmp, "manifests": manifests, "logs": logs, "outputs": outputs, "runs": runs}
+
+
+def warm_up(manifest: dict) -> None:
+    """Render the portal's PDF and DOCX files before the crawl. The portal runs in this process: a thread busy
+    rendering a PDF holds the GIL and would make another thread stamp a request's arrival late, which is noise
+    in the measuring instrument, not impoliteness of the crawler."""
+    for report in manifest["reports"]:
+        for attachment in report["attachments"]:
+            with urllib.request.urlopen(attachment["url"], timeout=30) as answer:
+                answer.read()
 
 
 def found(crawled: dict, edition: int) -> dict:
@@ -131,7 +147,7 @@ def test_politeness_from_the_portal_log(crawled):
             for before, after in zip(entries, entries[1:], strict=False):
                 assert after["start_mono"] >= before["end_mono"] - 0.001, f"{site}: overlap at {after['path']}"
                 gap = after["start_mono"] - before["start_mono"]
-                assert gap >= DELAY - 0.02, f"{site}: {after['path']} {gap:.3f}s after {before['path']}"
+                assert gap >= DELAY - TIMING_TOLERANCE, f"{site}: {after['path']} {gap:.3f}s after {before['path']}"
 
 
 def test_user_agent_identifies_with_contact(crawled):
