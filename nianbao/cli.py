@@ -25,14 +25,14 @@ def _data_arg(parser: argparse.ArgumentParser) -> None:
                         help="data folder: WARC files, the SQLite database, logs (default: ./data)")
 
 
-def cmd_sites(args: argparse.Namespace) -> int:
-    from nianbao.sites import SitesError, bundled_sites_path, load_sites
+class UsageError(Exception):
+    """A mistake in what the user asked for: printed as `error: …`, exit status 2."""
 
-    try:
-        sites = load_sites(args.sites)
-    except SitesError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+def cmd_sites(args: argparse.Namespace) -> int:
+    from nianbao.sites import bundled_sites_path, load_sites
+
+    sites = load_sites(args.sites)
     print(f"{len(sites)} site(s) in {args.sites or bundled_sites_path()} (valid)")
     for site in sites.values():
         extra = " ".join(f"{k}={v}" for k, v in (("code", site.site_code), ("cms", site.cms)) if v)
@@ -51,31 +51,21 @@ def crawl_overrides(args: argparse.Namespace) -> dict:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.run import format_summary, run_crawl
-    from nianbao.sites import SitesError, load_notify, load_sites
+    from nianbao.sites import load_notify, load_sites
 
-    try:
-        registry = load_sites(args.sites)
-    except SitesError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    registry = load_sites(args.sites)
     unknown = [key for key in args.site if key not in registry]
     if unknown:
-        print(f"error: unknown site(s) {', '.join(unknown)}; known: {', '.join(registry)}", file=sys.stderr)
-        return 2
+        raise UsageError(f"unknown site(s) {', '.join(unknown)}; known: {', '.join(registry)}")
     sites = [registry[key] for key in args.site] if args.site else list(registry.values())
     if args.resume:
         from archive.jobstate import unfinished_run
 
         state = unfinished_run(args.data)
         if state is None:
-            print(f"error: no unfinished crawl to resume in {args.data}", file=sys.stderr)
-            return 2
+            raise UsageError(f"no unfinished crawl to resume in {args.data}")
         sites = [registry[key] for key in state["sites"] if key in registry]
-    try:
-        notify = list(args.notify or []) + load_notify(args.sites)
-    except SitesError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    notify = list(args.notify or []) + load_notify(args.sites)
     result = run_crawl(sites, args.data, crawl_overrides(args), notify=notify, link_base=args.link_base,
                        resume=args.resume)
     print(format_summary(result))
@@ -219,8 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from nianbao.sites import SitesError
+
     try:
         return int(args.func(args) or 0)
+    except (UsageError, SitesError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         # `nianbao cdx | head`: the reader left; stop quietly like other Unix tools.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
