@@ -69,7 +69,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     result = run_crawl(sites, args.data, crawl_overrides(args), notify=notify, link_base=args.link_base,
                        resume=args.resume)
     print(format_summary(result))
-    return 0
+    # Exit 1 only when nothing at all could be fetched (every portal down or refused): worth a cron mail.
+    return 0 if any(s.get("pages") for s in result.summaries) else 1
 
 
 def cmd_portal(args: argparse.Namespace) -> int:
