@@ -94,6 +94,15 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0 if rows else 1
 
 
+def cmd_reevaluate(args: argparse.Namespace) -> int:
+    from pipelines.reevaluate import reevaluate
+
+    counts = reevaluate(args.data, urls=args.url or None)
+    print("re-evaluated from the WARC files: " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+                                                  or "nothing to re-evaluate"))
+    return 0
+
+
 def add_commands(sub, data_arg) -> None:
     p = sub.add_parser("changes", help="list changes (new, changed, restored, removed reports) with their diffs")
     data_arg(p)
@@ -115,6 +124,13 @@ def add_commands(sub, data_arg) -> None:
     data_arg(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("reevaluate", help="rebuild versions and changes from the archived captures (no refetch)",
+                       description="After the normalisation or extraction rules changed: re-read every report "
+                                   "capture from the WARC files and rebuild versions, cells, checks and changes.")
+    p.add_argument("url", nargs="*", help="only these pages (default: every report page and file)")
+    data_arg(p)
+    p.set_defaults(func=cmd_reevaluate)
 
     p = sub.add_parser("search", help="search report text (Chinese, one- and two-character words included)")
     p.add_argument("words", nargs="+")

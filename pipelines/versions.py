@@ -254,9 +254,10 @@ def _set_state(db, url: str, outcome: str, version_id: int | None, capture_id: s
 
 
 def record_fetch(db, run_id: str, url: str, content: Content, *, not_modified: bool = False,
-                 listed: bool = True) -> str:
-    """Record one fetched report document; returns its outcome."""
-    seen = now_iso()
+                 listed: bool = True, seen: str | None = None, capture_id: str | None = None) -> str:
+    """Record one fetched report document; returns its outcome. `seen` and `capture_id` default to now and the
+    run's latest capture of the URL (re-evaluation passes the archived capture's own)."""
+    seen = seen or now_iso()
     with db.conn:
         page = _page(db, url)
         if page is None or page["report_id"] is None:
@@ -267,7 +268,7 @@ def record_fetch(db, run_id: str, url: str, content: Content, *, not_modified: b
         was_removed = page["last_outcome"] == "removed"
         outcome, version_id = decide(current, earlier, content, not_modified=not_modified,
                                      was_removed=was_removed, listed=listed)
-        capture_id = _capture_id(db, url, run_id)
+        capture_id = capture_id or _capture_id(db, url, run_id)
         previous_id = current["id"] if current else None
         if outcome in ("new", "changed"):
             version_id = _insert_version(db, page, content, capture_id, seen)
@@ -282,13 +283,14 @@ def record_fetch(db, run_id: str, url: str, content: Content, *, not_modified: b
     return outcome
 
 
-def record_gone(db, run_id: str, url: str, reason: str) -> str:
-    seen = now_iso()
+def record_gone(db, run_id: str, url: str, reason: str, seen: str | None = None,
+                capture_id: str | None = None) -> str:
+    seen = seen or now_iso()
     with db.conn:
         page = _page(db, url)
         if page is None or page["report_id"] is None or page["last_outcome"] == "removed":
             return "ignored"
-        capture_id = _capture_id(db, url, run_id)
+        capture_id = capture_id or _capture_id(db, url, run_id)
         _change(db, run_id, page, "removed", None, page["current_version_id"], seen,
                 Content(ok=True, message=f"the page answers {reason}", text="", normalised_text=""))
         _set_state(db, url, "removed", None, capture_id, None, seen)

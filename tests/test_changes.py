@@ -142,3 +142,38 @@ def test_diff_command_between_versions(runs):
     res = nianbao("diff", str(changed["previous_version_id"]), str(changed["version_id"]), "--data",
                   str(runs["data"]))
     assert "2782 -> 55" in res.stdout
+
+
+def test_reevaluate_rebuilds_the_same_changes_from_the_warc_files(runs, tmp_path):
+    import shutil
+    import sqlite3
+
+    def snapshot(db_path):
+        db = sqlite3.connect(db_path)
+        rows = db.execute("SELECT page_url, kind, cell_diffs FROM changes ORDER BY page_url, id").fetchall()
+        versions = db.execute("SELECT count(*) FROM report_versions").fetchone()[0]
+        return sorted(rows), versions
+
+    copy = tmp_path / "data"
+    shutil.copytree(runs["data"], copy)
+    before = snapshot(copy / "nianbao.db")
+    res = nianbao("reevaluate", "--data", str(copy))
+    assert "re-evaluated from the WARC files:" in res.stdout and "changed" in res.stdout
+    assert snapshot(copy / "nianbao.db") == before
+
+
+def test_one_digit_in_one_cell_is_exactly_one_cell_change():
+    from nianbao.portal import catalog
+    from pipelines.diff import cell_diff
+    from pipelines.extract import extract_document
+
+    report = next(r for r in catalog.reports(1) if r.key == "xicheng-qzf-2020")
+    page = catalog.body_html(report, 1)
+    cell = '">1576<'  # the 总计 cell of 一、本年新收 (Word-pasted markup: the number sits right before <o:p>)
+    assert page.count(cell) == 1
+    changed = page.replace(cell, '">1577<')
+    cells = [[c.to_json_dict() for c in extract_document(p.encode(), "http://x/", "text/html; charset=utf-8").cells]
+             for p in (page, changed)]
+    diff = cell_diff(*cells)
+    assert [(d["table"], d["row"], d["column"], d["old"], d["new"]) for d in diff] == [
+        ("table3", "new_received", "total", 1576, 1577)]
