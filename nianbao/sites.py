@@ -10,7 +10,7 @@ A site needs only `name` and `start_urls`; everything else is optional:
         region: 北京市西城区
         allowed_domains: [www.bjxch.gov.cn]   # default: the hosts of start_urls
         cms: trs                      # trs | hanweb | generic; default: detected from the pages
-        selectors: {entries: "ul.list a", content: "div.TRS_Editor"}
+        selectors: {entries: "ul.list a"}   # the list entries of a column page, when detection gets them wrong
         download_delay: 2             # seconds between requests to one host (a floor; jitter only adds)
         concurrency: 1                # requests in flight per host
 """

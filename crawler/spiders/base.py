@@ -58,7 +58,7 @@ class AnnualReportSpider(scrapy.Spider):
     cms: str | None = None
     nav_depth_budget = 4
     max_pages = 20000
-    # Optional CSS selectors: "entries" (list entry links of a column page), "content" (article body).
+    # Optional CSS selectors: "entries" (the list entry links of a column page, when the walkers get them wrong).
     selectors: dict[str, str] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
