@@ -71,7 +71,7 @@ class AnnualReportSpider(scrapy.Spider):
         self.attachment_urls: set[str] = set()
         self.other_pages = 0
         self.errors: list[dict[str, str]] = []
-        self.requested = 0
+        self.followed: set[tuple] = set()
         self.detected_cms: str | None = None
         self.database_dir: str | None = None
         self.rechecked = False
@@ -100,10 +100,15 @@ class AnnualReportSpider(scrapy.Spider):
         return Request(url, meta=meta, callback=self.parse, errback=self.on_error)
 
     def follow(self, url: str, role: str, depth: int = 0, **extra: Any) -> Iterable[Request]:
-        """A request within the bounds: never a trap URL, never past the site's page budget."""
-        if is_trap(url) or self.requested >= self.max_pages:
+        """A request within the bounds: never a trap URL, never twice, never past the site's page budget.
+
+        The budget counts distinct requests: every TRS list page names every other list page again, so counting
+        each mention would spend the budget quadratically on a long column."""
+        form = extra.get("formdata") or {}
+        key = (extra.get("method", "GET"), url, tuple(sorted(form.items())))
+        if key in self.followed or is_trap(url) or len(self.followed) >= self.max_pages:
             return []
-        self.requested += 1
+        self.followed.add(key)
         return [self.make_request(url, role, depth, **extra)]
 
     # ------------------------------------------------------------------ dispatch
