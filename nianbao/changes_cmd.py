@@ -19,6 +19,8 @@ def _cell_lines(cells: list[dict]) -> list[str]:
 def cmd_changes(args: argparse.Namespace) -> int:
     db = database.connect(args.data)
     rows = queries.changes(db, since=args.since, kinds=tuple(args.kind) if args.kind else None)
+    if args.all:
+        rows = sorted(rows + queries.fetch_outcomes(db, since=args.since), key=lambda r: r["detected_at"] or "")
     if args.json:
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
         print()
@@ -109,6 +111,8 @@ def add_commands(sub, data_arg) -> None:
     p.add_argument("--since", default=None, help="only changes detected on or after this date (YYYY-MM-DD)")
     p.add_argument("--kind", action="append", choices=["new", "changed", "restored", "removed"],
                    help="only these kinds (repeatable)")
+    p.add_argument("--all", action="store_true",
+                   help="also list fetches that changed nothing: unchanged, not_modified, error, extract_failed")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_changes)
 

@@ -37,6 +37,20 @@ def changes(db: sqlite_utils.Database, since: str | None = None, kinds: tuple[st
     return out
 
 
+def fetch_outcomes(db: sqlite_utils.Database, since: str | None = None,
+                   outcomes: tuple[str, ...] = ("unchanged", "not_modified", "error", "extract_failed"),
+                   limit: int = 5000) -> list[dict[str, Any]]:
+    """Fetches of known report pages that changed nothing (or failed), from the captures' outcomes, in the shape
+    of `changes` rows (kind = the outcome, no diffs)."""
+    rows = db.execute(
+        "SELECT c.id, c.crawl_id, c.outcome, c.timestamp, r.site, r.agency, r.year, r.title, c.url, c.version_id "
+        "FROM captures c JOIN pages p ON p.url = c.url JOIN reports r ON r.id = p.report_id "
+        f"WHERE c.outcome IN ({','.join('?' * len(outcomes))}) AND c.timestamp >= ? "
+        "ORDER BY c.timestamp LIMIT ?", [*outcomes, since or "", limit]).fetchall()
+    keys = ("capture_id", "run_id", "kind", "detected_at", "site", "agency", "year", "title", "url", "version_id")
+    return [dict(zip(keys, row, strict=True), summary=row[2], cell_diffs=[], text_diff=[]) for row in rows]
+
+
 def history(db: sqlite_utils.Database, url: str) -> dict[str, Any]:
     """A page's fetches (with their outcomes) and its versions."""
     fetches = [

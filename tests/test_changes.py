@@ -106,6 +106,16 @@ def test_noise_only_page_is_unchanged(runs):
     assert len(history["versions"]) == 1
 
 
+def test_changes_all_shows_the_noise_only_page_as_unchanged(runs):
+    url = url_of(runs["manifest2"], runs["manifest2"]["noise_only"])
+    rows = json.loads(nianbao("changes", "--json", "--all", "--since", runs["starts"][1], "--data",
+                              str(runs["data"])).stdout)
+    rows = [r for r in rows if r["detected_at"] < runs["starts"][2]]
+    assert [r["kind"] for r in rows if r["url"] == url] == ["unchanged"]
+    kinds = {r["kind"] for r in rows}
+    assert {"changed", "new", "removed", "unchanged"} <= kinds
+
+
 def test_edition_1_again_restores_the_correction(runs):
     m1, m2 = runs["manifest1"], runs["manifest2"]
     rows = changes_between(runs, 2)
