@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import json
 
 from crawler.items import OtherPage, ReportAttachment, ReportPage
 from pipelines import database
@@ -51,8 +51,6 @@ class StoreDiscoveries:
 
 
 def upsert_site(db, key: str, name: str, site_code: str | None, region: str | None, start_urls: list[str]) -> None:
-    import json
-
     with db.conn:
         db.execute(
             "INSERT INTO sites (key, name, site_code, region, start_urls, first_seen) VALUES (?, ?, ?, ?, ?, ?) "
@@ -113,8 +111,6 @@ def _upsert_page(db, url, site, kind, report_id, title, label, seen) -> None:
 
 
 def record_run(db, run_id: str, started: str, finished: str, summaries: list[dict]) -> None:
-    import json
-
     with db.conn:
         db["runs"].upsert(
             {
@@ -129,5 +125,3 @@ def record_run(db, run_id: str, started: str, finished: str, summaries: list[dic
             pk="id",
         )
 
-
-__all__ = ["StoreDiscoveries", "record_run", "store_report", "asdict"]
