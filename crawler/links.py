@@ -105,6 +105,19 @@ def is_year_column(link: Link) -> bool:
     return bool(YEAR_COLUMN_TEXT.match(link.text)) and not is_attachment(link.url)
 
 
+def is_sub_column(link: Link, column_url: str) -> bool:
+    """A link deeper under the column's own folder that is no article and no file: a column split by year or by
+    agency (/zfxxgknb/2024/, /zfxxgknb/qczj/). Never from the site root, whose every link is 'under' it."""
+    if link.in_chrome or is_attachment(link.url) or is_article_url(link.url):
+        return False
+    column, target = urlsplit(column_url), urlsplit(link.url)
+    folder = column.path[: column.path.rfind("/") + 1]
+    if folder in ("", "/") or (column.scheme, column.netloc) != (target.scheme, target.netloc):
+        return False
+    # At least one folder deeper: /zfxxgknb/2024/ or /zfxxgknb/qczj/index.html, not /zfxxgknb/index_1.html.
+    return target.path.startswith(folder) and "/" in target.path[len(folder):]
+
+
 def is_article_url(url: str) -> bool:
     return bool(ARTICLE_URL.search(urlsplit(url).path)) and not is_attachment(url)
 

@@ -8,7 +8,7 @@ A site needs only `name` and `start_urls`; everything else is optional:
         key: xicheng                  # short id; default: derived from the first start URL's host
         site_code: "1101020002"       # 政府网站标识码
         region: 北京市西城区
-        allowed_domains: [www.bjxch.gov.cn]   # default: the hosts of start_urls
+        allowed_domains: [bjxch.gov.cn]       # default: the hosts of start_urls without www. (subdomains included)
         cms: trs                      # trs | hanweb | generic; default: detected from the pages
         selectors: {entries: "ul.list a"}   # the list entries of a column page, when detection gets them wrong
         download_delay: 2             # seconds between requests to one host (a floor; jitter only adds)
@@ -76,6 +76,14 @@ def _key_from_url(url: str) -> str:
     return re.sub(r"[^a-z0-9_-]", "-", "-".join(parts) or host)[:40] or "site"
 
 
+def default_domains(start_urls: list[str]) -> list[str]:
+    """The hosts of the start URLs, without a leading `www.`: a portal's 政务公开 often lives on a sibling host
+    (www.bjxch.gov.cn → zwgk.bjxch.gov.cn), and allowed domains include their subdomains. A department's own host
+    (sthjt.jiangxi.gov.cn) stays as it is, so a province's other sites are not in scope."""
+    hosts = {urlsplit(u).hostname or "" for u in start_urls}
+    return sorted({h[4:] if h.startswith("www.") and h.count(".") >= 2 else h for h in hosts if h})
+
+
 def parse_site(entry: Any, where: str) -> SiteConfig:
     if not isinstance(entry, dict):
         raise SitesError(f"{where}: a site must be a mapping with at least name and start_urls")
@@ -96,7 +104,7 @@ def parse_site(entry: Any, where: str) -> SiteConfig:
     key = entry.get("key") or _key_from_url(starts[0])
     if not isinstance(key, str) or not _KEY.match(key):
         raise SitesError(f"{where} ({name}): `key` {key!r} must be lowercase letters, digits, - or _")
-    domains = entry.get("allowed_domains") or sorted({urlsplit(u).hostname for u in starts})
+    domains = entry.get("allowed_domains") or default_domains(starts)
     if not isinstance(domains, list) or not all(isinstance(d, str) and "/" not in d for d in domains):
         raise SitesError(f"{where} ({name}): `allowed_domains` must be a list of host names (no scheme, no path)")
     cms = entry.get("cms")

@@ -104,3 +104,21 @@ def test_navigation_and_year_column_names():
     for text in ("2024年", "2024年度", "2023年度年报", "2022", "2021年政府信息公开年报"):
         assert is_year_column(Link("http://x.gov.cn/nb/2024/", text)), text
     assert not is_year_column(Link("http://x.gov.cn/nb/2024/", "2024年工作要点"))
+
+
+def test_sub_columns_are_deeper_folders_of_the_column():
+    from crawler.links import Link, is_sub_column
+
+    column = "http://x.gov.cn/zwgk/zfxxgk/zfxxgknb/index_2.html"
+    deeper = ["http://x.gov.cn/zwgk/zfxxgk/zfxxgknb/2024/", "http://x.gov.cn/zwgk/zfxxgk/zfxxgknb/qczj/index.html"]
+    not_deeper = [
+        "http://x.gov.cn/zwgk/zfxxgk/zfxxgknb/index_1.html",  # a page of the same list
+        "http://x.gov.cn/zwgk/zfxxgk/zfxxgknb/202401/t20240101_1.html",  # an article
+        "http://x.gov.cn/zwgk/zfxxgk/zfxxgknb/202401/P020240101.pdf",  # a file
+        "http://x.gov.cn/zwgk/zfxxgk/",  # up, not down
+        "http://y.gov.cn/zwgk/zfxxgk/zfxxgknb/2024/",  # another host
+    ]
+    assert [is_sub_column(Link(u, "x"), column) for u in deeper] == [True, True]
+    assert [is_sub_column(Link(u, "x"), column) for u in not_deeper] == [False] * 5
+    # From the site root every link is "deeper": never a reason to follow.
+    assert not is_sub_column(Link("http://x.gov.cn/news/", "新闻"), "http://x.gov.cn/index.html")

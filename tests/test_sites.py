@@ -11,7 +11,10 @@ from nianbao.sites import SitesError, load_sites, parse_sites
 def test_minimal_entry_gets_key_and_domains():
     sites = parse_sites({"sites": [{"name": "北京市西城区人民政府", "start_urls": ["https://www.bjxch.gov.cn/"]}]})
     site = sites["bjxch"]
-    assert site.allowed_domains == ("www.bjxch.gov.cn",)
+    # Without www.: 政务公开 on a sibling host (zwgk.bjxch.gov.cn) is in scope; other sites of the province are not.
+    assert site.allowed_domains == ("bjxch.gov.cn",)
+    dept = parse_sites({"sites": [{"name": "江西省生态环境厅", "start_urls": ["https://sthjt.jiangxi.gov.cn/"]}]})
+    assert next(iter(dept.values())).allowed_domains == ("sthjt.jiangxi.gov.cn",)
     assert site.cms is None and site.download_delay is None
 
 

@@ -38,6 +38,7 @@ from crawler.links import (
     is_attachment,
     is_column_link,
     is_nav_link,
+    is_sub_column,
     is_trap,
     is_year_column,
     links_from_html,
@@ -163,7 +164,8 @@ class AnnualReportSpider(scrapy.Spider):
             title = recognise_title(link.text)
             if title is not None:
                 yield from self.follow_entry(link, response, title)
-            elif is_year_column(link) or (is_column_link(link) and not link.in_chrome):
+            elif is_year_column(link) or (is_column_link(link) and not link.in_chrome) or \
+                    is_sub_column(link, response.url):
                 yield from self.follow(link.url, "column", depth + 1)
             elif is_article_url(link.url) and not link.in_chrome and self.same_site(link.url):
                 yield from self.follow(link.url, "article", depth + 1)
