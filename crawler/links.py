@@ -118,8 +118,16 @@ def is_sub_column(link: Link, column_url: str) -> bool:
     return target.path.startswith(folder) and "/" in target.path[len(folder):]
 
 
+ARTICLE_QUERY = re.compile(r"(?:^|&)(?:id|docid|articleid|article_id|infoid|newsid|contentid|content_id|aid)=\w+",
+                           re.I)
+
+
 def is_article_url(url: str) -> bool:
-    return bool(ARTICLE_URL.search(urlsplit(url).path)) and not is_attachment(url)
+    """An article by its address: dated TRS/Hanweb paths, long numeric ids, or an id parameter (content.jsp?id=…)."""
+    parts = urlsplit(url)
+    if is_attachment(url):
+        return False
+    return bool(ARTICLE_URL.search(parts.path)) or bool(ARTICLE_QUERY.search(parts.query))
 
 
 def is_attachment(url: str) -> bool:

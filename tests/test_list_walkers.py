@@ -122,3 +122,15 @@ def test_sub_columns_are_deeper_folders_of_the_column():
     assert [is_sub_column(Link(u, "x"), column) for u in not_deeper] == [False] * 5
     # From the site root every link is "deeper": never a reason to follow.
     assert not is_sub_column(Link("http://x.gov.cn/news/", "新闻"), "http://x.gov.cn/index.html")
+
+
+def test_article_urls():
+    from crawler.links import is_article_url
+
+    for url in ("http://x.gov.cn/zfxxgknb/202401/t20240125_123.html", "http://x.gov.cn/art/2025/1/2/art_1_2.html",
+                "http://x.gov.cn/xxgk/content.jsp?id=8812", "http://x.gov.cn/gkmlpt/content/1/1234/post_1234567.html",
+                "http://x.gov.cn/lnxxxgk/c114874/202105/84ebe0123456789abcdef0123456789a.shtml"):
+        assert is_article_url(url), url
+    for url in ("http://x.gov.cn/zfxxgknb/index_1.html", "http://x.gov.cn/zfxxgknb/P0202401.pdf",
+                "http://x.gov.cn/zwgk/"):
+        assert not is_article_url(url), url
