@@ -98,6 +98,8 @@ def setup_logging(data_dir: Path, run_id: str, quiet_console: bool) -> Path:
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(fmt)
     console.setLevel(logging.WARNING if quiet_console else logging.INFO)
+    # Scrapy's end-of-crawl stats dump is for the log file; the console gets nianbao's own summary.
+    console.addFilter(lambda record: record.name != "scrapy.statscollectors")
     root.addHandler(file_handler)
     root.addHandler(console)
     return log_file

@@ -7,6 +7,7 @@ data folder, compares what was found with the portal's manifest, prints a summar
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,7 +107,8 @@ def run_demo(data_dir: str | Path, edition: int = 1, delay: float | None = None,
         print(f"  not a report: {url}")
     warcs = sorted((data_dir / "warc").glob("*.warc.gz"))
     print(f"\nArchive: {len(warcs)} WARC file(s) in {data_dir / 'warc'}; database {data_dir / 'nianbao.db'}.")
-    print("Next:")
+    print("Next:" if shutil.which("nianbao") else
+          "Next (the commands are in .venv/bin/; `. .venv/bin/activate` puts them on your PATH):")
     print(f"  nianbao serve --data {data_dir}          # browse the archive at http://127.0.0.1:8001/nianbao "
           "(reports: /-/nianbao/report/ID)")
     print(f"  sqlite3 {data_dir / 'nianbao.db'} 'select site, agency, year, title from reports'")
