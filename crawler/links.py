@@ -49,6 +49,8 @@ class Link:
     url: str
     text: str
     in_chrome: bool = False
+    # A numeric URL fragment: single-page apps name their category there (gkmlpt `/gkmlpt/index#2347`).
+    fragment: str = ""
 
     @property
     def path(self) -> str:
@@ -76,17 +78,18 @@ def links_from_html(markup: str | bytes, base_url: str) -> list[Link]:
     for b in doc.xpath("//base[@href]"):
         base = urljoin(base_url, b.get("href"))
         break
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     out: list[Link] = []
     for a in doc.xpath("//a[@href]"):
         href = (a.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
             continue
-        url = urldefrag(urljoin(base, href))[0]
-        if not url.startswith(("http://", "https://")) or url in seen:
+        url, fragment = urldefrag(urljoin(base, href))
+        fragment = fragment if fragment.isdigit() else ""
+        if not url.startswith(("http://", "https://")) or (url, fragment) in seen:
             continue
-        seen.add(url)
-        out.append(Link(url=url, text=anchor_text(a), in_chrome=bool(a.xpath(CHROME_XPATH))))
+        seen.add((url, fragment))
+        out.append(Link(url=url, text=anchor_text(a), in_chrome=bool(a.xpath(CHROME_XPATH)), fragment=fragment))
     return out
 
 

@@ -9,7 +9,7 @@ A site needs only `name` and `start_urls`; everything else is optional:
         site_code: "1101020002"       # 政府网站标识码
         region: 北京市西城区
         allowed_domains: [bjxch.gov.cn]       # default: the hosts of start_urls without www. (subdomains included)
-        cms: trs                      # trs | hanweb | generic; default: detected from the pages
+        cms: trs                      # trs | hanweb | gkmlpt | generic; default: detected from the pages
         selectors: {entries: "ul.list a"}   # the list entries of a column page, when detection gets them wrong
         download_delay: 2             # seconds between requests to one host (a floor; jitter only adds)
         concurrency: 1                # requests in flight per host
@@ -30,7 +30,7 @@ KNOWN_KEYS = {
     "name", "key", "start_urls", "site_code", "region", "allowed_domains", "cms", "selectors",
     "download_delay", "concurrency", "notes",
 }
-CMS_FAMILIES = {"trs", "hanweb", "generic"}
+CMS_FAMILIES = {"trs", "hanweb", "gkmlpt", "generic"}
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 
 

@@ -134,3 +134,50 @@ def test_article_urls():
     for url in ("http://x.gov.cn/zfxxgknb/index_1.html", "http://x.gov.cn/zfxxgknb/P0202401.pdf",
                 "http://x.gov.cn/zwgk/"):
         assert not is_article_url(url), url
+
+
+GKMLPT_INDEX = """<html><head><title>政府信息公开</title></head><body><div id="app"></div>
+<script>window.GKMLPT = { SID: '755031', SITE_NAME: '深圳市南山区人民政府' };</script></body></html>"""
+GKMLPT_API = {
+    "total": 45,
+    "articles": [
+        {"id": 11877271, "title": "深圳市南山区人民政府2024年政府信息公开工作年度报告",
+         "url": "http://www.szns.gov.cn/xxgk/qzfxxgkml/qt/gknb/content/post_11877271.html",
+         "publisher": "南山区政务服务和数据管理局", "create_time": 1711900800},
+        {"id": 11877001, "title": "关于《深圳市南山区人民政府2024年政府信息公开工作年度报告》的解读",
+         "post_url": "/xxgk/qzfxxgkml/qt/gknb/content/post_11877001.html"},
+    ] * 10,
+}
+
+
+def test_gkmlpt_category_from_the_fragment_and_the_json_api():
+    import json
+
+    from scrapy.http import TextResponse
+
+    from crawler.cms.gkmlpt import GkmlptWalker
+
+    url = "http://www.szns.gov.cn/gkmlpt/index"
+    page = HtmlResponse(url=url, body=GKMLPT_INDEX.encode(), encoding="utf-8",
+                        request=Request(url, meta={"fragment": "2347"}))
+    walker = GkmlptWalker()
+    assert walker.detect(page)
+    assert [p.url for p in walker.pages(page)] == ["http://www.szns.gov.cn/gkmlpt/api/all/2347?page=1&sid=755031"]
+
+    api_url = "http://www.szns.gov.cn/gkmlpt/api/all/2347?page=1&sid=755031"
+    answer = TextResponse(url=api_url, body=json.dumps(GKMLPT_API, ensure_ascii=False).encode(), encoding="utf-8",
+                          headers={"Content-Type": "application/json"}, request=Request(api_url))
+    entries = walker.entries(answer)
+    assert entries[0].url == "http://www.szns.gov.cn/xxgk/qzfxxgkml/qt/gknb/content/post_11877271.html"
+    assert entries[0].text == "深圳市南山区人民政府2024年政府信息公开工作年度报告"
+    assert entries[1].url == "http://www.szns.gov.cn/xxgk/qzfxxgkml/qt/gknb/content/post_11877001.html"
+    # 45 articles at 20 a page: pages 2 and 3, named by the first page only.
+    assert [p.url.split("?")[1] for p in walker.pages(answer)] == ["page=2&sid=755031", "page=3&sid=755031"]
+
+
+def test_numeric_fragments_survive_link_extraction():
+    links = links_from_html("<a href='/gkmlpt/index#2347'>政府信息公开年报</a><a href='/gkmlpt/index#2350'>2023年</a>"
+                            "<a href='/news/#top'>新闻</a>", "http://www.szns.gov.cn/")
+    assert [(link.url, link.fragment) for link in links] == [
+        ("http://www.szns.gov.cn/gkmlpt/index", "2347"), ("http://www.szns.gov.cn/gkmlpt/index", "2350"),
+        ("http://www.szns.gov.cn/news/", "")]

@@ -92,3 +92,27 @@ def test_page_title_from_title_segments_headings_and_meta():
     # The page's own ArticleTitle wins over a report title elsewhere on the page (a 图解 page's sidebar).
     assert title("<head><meta name='ArticleTitle' content='图解：某局2024年政府信息公开工作年度报告'></head>"
                  "<body><div class='title'>某局2024年政府信息公开工作年度报告</div></body>").startswith("图解")
+
+
+def test_gkmlpt_start_url_with_category_walks_the_json_api():
+    import json
+
+    from scrapy.http import TextResponse
+
+    start = "http://www.szns.gov.cn/gkmlpt/index#2347"
+    site = parse_site({"name": "深圳市南山区人民政府", "start_urls": [start]}, "test")
+    spider = PortalSpider(site=site)
+    requests = list(spider.start_urls)
+    assert requests == [start]
+    index = HtmlResponse(url="http://www.szns.gov.cn/gkmlpt/index", encoding="utf-8",
+                         body=b"<script>var c = {SID: '755031'};</script>",
+                         request=Request(start, meta={"role": "start", "fragment": "2347"}))
+    api = [r.url for r in spider.parse(index) if isinstance(r, Request)]
+    assert api == ["http://www.szns.gov.cn/gkmlpt/api/all/2347?page=1&sid=755031"]
+    body = {"total": 1, "articles": [{"title": "深圳市南山区人民政府2024年政府信息公开工作年度报告",
+                                      "url": "http://www.szns.gov.cn/xxgk/gknb/content/post_11877271.html"}]}
+    answer = TextResponse(url=api[0], body=json.dumps(body).encode(), encoding="utf-8",
+                          request=Request(api[0], meta={"role": "list"}))
+    followed = [r for r in spider.parse(answer) if isinstance(r, Request)]
+    assert [(r.url, r.meta["role"]) for r in followed] == [
+        ("http://www.szns.gov.cn/xxgk/gknb/content/post_11877271.html", "article")]

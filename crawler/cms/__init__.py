@@ -8,21 +8,24 @@ from __future__ import annotations
 
 from crawler.cms.base import ListWalker
 from crawler.cms.generic import GenericWalker
+from crawler.cms.gkmlpt import GkmlptWalker
 from crawler.cms.hanweb import HanwebWalker
 from crawler.cms.trs import TRSWalker
 
-WALKERS: dict[str, type[ListWalker]] = {"trs": TRSWalker, "hanweb": HanwebWalker, "generic": GenericWalker}
+WALKERS: dict[str, type[ListWalker]] = {
+    "trs": TRSWalker, "hanweb": HanwebWalker, "gkmlpt": GkmlptWalker, "generic": GenericWalker,
+}
 
 
 def walkers_for(cms: str | None) -> list[ListWalker]:
     """The configured family first (if any), then every other family; generic pagination always applies."""
     order = [cms] if cms in WALKERS else []
-    order += [name for name in ("trs", "hanweb", "generic") if name not in order]
+    order += [name for name in WALKERS if name not in order]
     return [WALKERS[name]() for name in order]
 
 
 def detect_cms(response) -> str | None:
-    for name in ("trs", "hanweb"):
+    for name in ("trs", "hanweb", "gkmlpt"):
         if WALKERS[name]().detect(response):
             return name
     return None

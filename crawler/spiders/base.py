@@ -28,6 +28,7 @@ from twisted.python.failure import Failure
 
 from crawler.cms import detect_cms, walkers_for
 from crawler.cms.base import ListWalker, page_links
+from crawler.cms.gkmlpt import GkmlptWalker
 from crawler.items import FetchFailed, OtherPage, PageGone, ReportAttachment, ReportPage
 from crawler.links import (
     COLUMN_TEXT,
@@ -91,14 +92,18 @@ class AnnualReportSpider(scrapy.Spider):
     # ------------------------------------------------------------------ requests
     async def start(self) -> AsyncIterator[Request]:
         for url in self.start_urls:
-            yield self.make_request(url, role="start", depth=0)
+            fragment = urlsplit(url).fragment
+            yield self.make_request(url, role="start", depth=0,
+                                    **({"fragment": fragment} if fragment.isdigit() else {}))
 
     def make_request(self, url: str, role: str, depth: int = 0, method: str = "GET",
                      formdata: dict[str, str] | None = None, **extra: Any) -> Request:
         meta = {"role": role, "nav_depth": depth, **extra}
         if method == "POST":
             return FormRequest(url, formdata=formdata or {}, meta=meta, callback=self.parse, errback=self.on_error)
-        return Request(url, meta=meta, callback=self.parse, errback=self.on_error)
+        # Request fingerprints ignore fragments: two gkmlpt categories (#2347, #2350) are one page to Scrapy.
+        return Request(url, meta=meta, callback=self.parse, errback=self.on_error,
+                       dont_filter=bool(extra.get("fragment")))
 
     def follow(self, url: str, role: str, depth: int = 0, **extra: Any) -> Iterable[Request]:
         """A request within the bounds: never a trap URL, never twice, never past the site's page budget.
@@ -106,7 +111,7 @@ class AnnualReportSpider(scrapy.Spider):
         The budget counts distinct requests: every TRS list page names every other list page again, so counting
         each mention would spend the budget quadratically on a long column."""
         form = extra.get("formdata") or {}
-        key = (extra.get("method", "GET"), url, tuple(sorted(form.items())))
+        key = (extra.get("method", "GET"), url, extra.get("fragment", ""), tuple(sorted(form.items())))
         if key in self.followed or is_trap(url) or len(self.followed) >= self.max_pages:
             return []
         self.followed.add(key)
@@ -140,13 +145,15 @@ class AnnualReportSpider(scrapy.Spider):
             if link.url in followed:
                 continue
             if is_column_link(link):
-                yield from self.follow(link.url, "column", depth + 1)
+                yield from self.follow(link.url, "column", depth + 1, **fragment_of(link))
             elif (title := recognise_title(link.text)) is not None:
                 yield from self.follow_entry(link, response, title)
             elif is_nav_link(link) and depth < self.nav_depth_budget:
-                yield from self.follow(link.url, "nav", depth + 1)
+                yield from self.follow(link.url, "nav", depth + 1, **fragment_of(link))
 
     def looks_like_column(self, response: TextResponse, links: list[Link]) -> bool:
+        if response.meta.get("fragment") and GkmlptWalker().detect(response):
+            return True  # a gkmlpt start URL names its category: …/gkmlpt/index#2347
         sel = Selector(text=response.text)
         column_name = sel.xpath("//meta[@name='ColumnName']/@content").get() or ""
         if COLUMN_TEXT.search(column_name.strip()) or COLUMN_URL.search(urlsplit(response.url).path):
@@ -166,7 +173,7 @@ class AnnualReportSpider(scrapy.Spider):
                 yield from self.follow_entry(link, response, title)
             elif is_year_column(link) or (is_column_link(link) and not link.in_chrome) or \
                     is_sub_column(link, response.url):
-                yield from self.follow(link.url, "column", depth + 1)
+                yield from self.follow(link.url, "column", depth + 1, **fragment_of(link))
             elif is_article_url(link.url) and not link.in_chrome and self.same_site(link.url):
                 yield from self.follow(link.url, "article", depth + 1)
         for walker in self.walkers:
@@ -336,3 +343,8 @@ class AnnualReportSpider(scrapy.Spider):
 def is_not_modified(response: Response) -> bool:
     """True when the body is the archived copy handed back for a 304 (archive/ sets the flag)."""
     return "not_modified" in (response.flags or []) or bool(response.meta.get("nianbao_not_modified"))
+
+
+def fragment_of(link: Link) -> dict[str, str]:
+    """The category fragment of a link, as request meta (single-page-app columns such as gkmlpt)."""
+    return {"fragment": link.fragment} if link.fragment else {}
