@@ -11,13 +11,14 @@ from typing import Any
 
 import sqlite_utils
 
+from pipelines import queries
 from pipelines.alerts import build_digest, send_digest, should_alert_site_failure
 from pipelines.database import now_iso
 
 SITE_FAILURE_THRESHOLD = 3
 
 
-def version_ref(version_id: int | None, capture_id: str | None = None) -> str | None:
+def version_ref(version_id: int | None) -> str | None:
     """How a digest points at an archived version: a path under the Datasette link base (nianbao serve)."""
     if version_id is None:
         return None
@@ -25,22 +26,13 @@ def version_ref(version_id: int | None, capture_id: str | None = None) -> str | 
 
 
 def run_changes(db: sqlite_utils.Database, run_id: str) -> list[dict[str, Any]]:
-    rows = db.execute(
-        "SELECT c.kind, s.name, r.agency, r.year, coalesce(v.title, pv.title, r.title), c.page_url, c.cell_diffs, "
-        "c.text_diff, c.previous_version_id, c.version_id, c.summary "
-        "FROM changes c JOIN reports r ON r.id = c.report_id LEFT JOIN sites s ON s.key = r.site "
-        "LEFT JOIN report_versions v ON v.id = c.version_id "
-        "LEFT JOIN report_versions pv ON pv.id = c.previous_version_id "
-        "WHERE c.run_id = ? ORDER BY c.id", [run_id]).fetchall()
-    out = []
-    for kind, site, agency, year, title, url, cells, text, prev_id, version_id, summary in rows:
-        out.append({
-            "kind": kind, "site": site, "agency": agency, "year": year, "title": title, "url": url,
-            "cell_diffs": json.loads(cells or "[]"), "text_diff": json.loads(text or "[]"),
-            "before": version_ref(prev_id) if kind != "new" else None,
-            "after": version_ref(version_id) if kind != "removed" else None, "summary": summary,
-        })
-    return out
+    """The run's changes (pipelines.queries.changes) as the digest wants them: site names, before/after links."""
+    return [
+        dict(change, site=change["site_name"] or change["site"],
+             before=version_ref(change["previous_version_id"]) if change["kind"] != "new" else None,
+             after=version_ref(change["version_id"]) if change["kind"] != "removed" else None)
+        for change in queries.changes(db, run_id=run_id, limit=100000)
+    ]
 
 
 def newly_failing_checks(db: sqlite_utils.Database, run_id: str) -> list[dict[str, Any]]:

@@ -11,8 +11,11 @@ from pipelines.versions import cells_of
 
 
 def changes(db: sqlite_utils.Database, since: str | None = None, kinds: tuple[str, ...] | None = None,
-            limit: int = 1000) -> list[dict[str, Any]]:
+            limit: int = 1000, run_id: str | None = None) -> list[dict[str, Any]]:
     where, params = ["1 = 1"], []
+    if run_id:
+        where.append("c.run_id = ?")
+        params.append(run_id)
     if since:
         where.append("c.detected_at >= ?")
         params.append(since)
@@ -20,14 +23,15 @@ def changes(db: sqlite_utils.Database, since: str | None = None, kinds: tuple[st
         where.append(f"c.kind IN ({','.join('?' * len(kinds))})")
         params += list(kinds)
     rows = db.execute(
-        "SELECT c.id, c.run_id, c.kind, c.detected_at, r.site, r.agency, r.year, "
+        "SELECT c.id, c.run_id, c.kind, c.detected_at, r.site, s.name, r.agency, r.year, "
         "coalesce(v.title, pv.title, r.title), c.page_url, c.version_id, c.previous_version_id, c.summary, "
         "c.cell_diffs, c.text_diff FROM changes c JOIN reports r ON r.id = c.report_id "
+        "LEFT JOIN sites s ON s.key = r.site "
         "LEFT JOIN report_versions v ON v.id = c.version_id "
         "LEFT JOIN report_versions pv ON pv.id = c.previous_version_id "
         f"WHERE {' AND '.join(where)} ORDER BY c.detected_at, c.id LIMIT ?", [*params, limit]).fetchall()
-    keys = ("id", "run_id", "kind", "detected_at", "site", "agency", "year", "title", "url", "version_id",
-            "previous_version_id", "summary", "cell_diffs", "text_diff")
+    keys = ("id", "run_id", "kind", "detected_at", "site", "site_name", "agency", "year", "title", "url",
+            "version_id", "previous_version_id", "summary", "cell_diffs", "text_diff")
     out = []
     for row in rows:
         item = dict(zip(keys, row, strict=True))
