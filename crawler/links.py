@@ -152,6 +152,12 @@ def attachment_kind(url: str) -> str | None:
     return None
 
 
+def in_scope(url: str, domains: list[str] | tuple[str, ...]) -> bool:
+    """The URL's host is one of `domains` or below one (no domains: no limit), as Scrapy's allowed_domains."""
+    host = urlsplit(url).hostname or ""
+    return not domains or any(host == d or host.endswith("." + d) for d in domains)
+
+
 def is_trap(url: str) -> bool:
     parts = urlsplit(url)
     segments = [s for s in parts.path.split("/") if s]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
@@ -14,7 +13,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
-from crawler.links import is_trap
+from crawler.links import in_scope, is_trap
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +32,7 @@ class ScopeMiddleware:
 
     def process_request(self, request: Request) -> None:
         spider = self.crawler.spider
-        host = urlsplit(request.url).hostname or ""
-        domains = getattr(spider, "allowed_domains", None) or []
-        if domains and not any(host == d or host.endswith("." + d) for d in domains):
+        if not in_scope(request.url, getattr(spider, "allowed_domains", None) or []):
             self.crawler.stats.inc_value("nianbao/offsite_blocked")
             raise IgnoreRequest(f"off-site: {request.url}")
         if not request.url.endswith("/robots.txt") and is_trap(request.url):

@@ -35,6 +35,7 @@ from crawler.links import (
     COLUMN_URL,
     Link,
     attachment_kind,
+    in_scope,
     is_article_url,
     is_attachment,
     is_column_link,
@@ -292,9 +293,7 @@ class AnnualReportSpider(scrapy.Spider):
 
     # ------------------------------------------------------------------ helpers
     def same_site(self, url: str) -> bool:
-        host = urlsplit(url).hostname or ""
-        domains = getattr(self, "allowed_domains", None) or []
-        return not domains or any(host == d or host.endswith("." + d) for d in domains)
+        return in_scope(url, getattr(self, "allowed_domains", None) or [])
 
     def on_error(self, failure: Failure):
         request = failure.request
