@@ -125,16 +125,3 @@ def completed_in_run(db: sqlite_utils.Database, crawl_id: str, url: str, method:
             [crawl_id, url],
         ))
     return rows[0] if rows else None
-
-
-def known_attachments(db: sqlite_utils.Database, report_url: str) -> list[str]:
-    """Attachment URLs the discovery store linked to the report of `report_url` (for a 304 without a body)."""
-    if "pages" not in db.table_names():
-        return []
-    return [
-        url for (url,) in db.execute(
-            "select url from pages where kind = 'attachment' and report_id = "
-            "(select report_id from pages where url = ?) order by url",
-            [report_url],
-        ).fetchall()
-    ]

@@ -63,9 +63,9 @@ def cdxj_indexer_lines(files: list[Path]) -> list[str]:
 
 
 def test_known_attachments_reads_the_discovery_store(tmp_path: Path) -> None:
-    from archive.dedup import known_attachments
     from crawler.items import ReportPage
     from pipelines import database
+    from pipelines.state import known_attachments
     from pipelines.store import store_report, upsert_site
 
     db = database.connect(tmp_path)
