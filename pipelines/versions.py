@@ -69,8 +69,8 @@ def content_of(extraction: Any, body: bytes | None) -> Content:
     message = str(getattr(extraction, "message", data.get("message", "")) or "")
     text = getattr(extraction, "text", None) or data.get("text") or "\n".join(
         f"{k}\n{v}" for k, v in (data.get("sections") or {}).items())
-    normalised = normalise_text(text or "")
     cells = [dict(c) for c in data.get("cells") or []]
+    normalised = normalise_text(comparable_text(extraction, data, text or "", bool(cells)))
     ok = status not in FAILED and bool(normalised or cells)
     meta = {k: data.get(k) for k in ("title", "agency", "year", "published", "site_code", "template")}
     return Content(
@@ -78,6 +78,19 @@ def content_of(extraction: Any, body: bytes | None) -> Content:
         checks=[dict(c) for c in data.get("checks") or []], sections=dict(data.get("sections") or {}), meta=meta,
         content_hash=content_hash(normalised, cells), normaliser=NORMALISER_VERSION,
     )
+
+
+def comparable_text(extraction: Any, data: dict[str, Any], text: str, has_cells: bool) -> str:
+    """The text that is compared and diffed. When the standard tables were read, they are compared as cells, so
+    the text is the prose alone (preamble and sections, tables left out): a table re-saved with other markup, or
+    rendered differently by the text extractor, is no text change."""
+    if not has_cells:
+        return text
+    sections = dict(data.get("sections") or {})
+    preamble = str(getattr(extraction, "preamble", "") or "")
+    if not sections and not preamble:
+        return text
+    return "\n".join([preamble] + [f"{head}\n{body}" for head, body in sections.items()])
 
 
 def decide(current: dict | None, earlier: dict[str, int], content: Content, *, not_modified: bool,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from copy import deepcopy
 
 import lxml.html
 import trafilatura
@@ -28,11 +29,23 @@ def container(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
     return body if body is not None else root
 
 
-def _text(node: lxml.html.HtmlElement) -> str:
+def _without_tables(node: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """A copy of `node` without its tables (their tails kept): the prose of the page.
+
+    The prose is read apart from the tables because editors re-save table cells at will (`<p>1</p>` or `1<br>`)
+    and trafilatura then renders the same table as `|` rows or as loose lines: tables are compared as cells."""
+    copy = deepcopy(node)
+    for table in [t for t in copy.iter("table") if t is not copy]:
+        if table.getparent() is not None:
+            table.drop_tree()
+    return copy
+
+
+def _text(node: lxml.html.HtmlElement, tables: bool = True) -> str:
     doc = "<html><body>" + lxml.html.tostring(node, encoding="unicode") + "</body></html>"
     out = None
     try:
-        out = trafilatura.extract(doc, include_tables=True, include_comments=False, favor_recall=True,
+        out = trafilatura.extract(doc, include_tables=tables, include_comments=False, favor_recall=True,
                                   deduplicate=False, include_formatting=False)
     except Exception:  # noqa: BLE001 - trafilatura failing on odd markup must not stop extraction
         out = None
@@ -48,8 +61,7 @@ def read_html(text: str, url: str | None) -> tuple[Read, Meta]:
         bad.drop_tree()
     body = container(root)
     main = _text(body)
-    lines = main.splitlines()
-    prose = [x for x in lines if not x.lstrip().startswith("|")]
+    prose = [x for x in _text(_without_tables(body), tables=False).splitlines() if not x.lstrip().startswith("|")]
     meta = html_meta(Selector(root=root), url, prose)
     attachments = []
     for a in body.iter("a"):
