@@ -11,6 +11,7 @@ exponential back-off and reported, never raised: an alert failure must not fail 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -98,17 +99,60 @@ def mask_url(url: str) -> str:
     return f"{parts.scheme}://…" if parts.scheme else "…"
 
 
+def _level_number(level: Any) -> int:
+    """A log level as a number: Apprise's log entries carry the level's name ("WARNING"), not logging's int."""
+    if isinstance(level, int):
+        return level
+    if isinstance(level, str):
+        number = logging.getLevelName(level.strip().upper())  # the name's number once registered
+        if isinstance(number, int):
+            return number
+    return logging.WARNING
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\][^\"')(]*")
+_URL_IN_TEXT = re.compile(r"(?:with url: |https?://)\S+")
+
+
+def _exception_reason(message: str) -> str | None:
+    """The cause in one of Apprise's DEBUG "… Exception: …" lines, without URL paths (they can hold tokens).
+
+    "Socket Exception: HTTPConnectionPool(...): Max retries exceeded with url: /hook (Caused by
+    NewConnectionError(... [Errno 111] Connection refused))" gives "[Errno 111] Connection refused".
+    """
+    if "Exception:" not in message:
+        return None
+    found = _ERRNO.search(message)
+    if found:
+        return found.group(0).strip()
+    detail = _URL_IN_TEXT.sub("…", message.split("Exception:", 1)[1]).strip()
+    return detail[:200] or None
+
+
 def _send_once(url: str, title: str, body: str) -> tuple[bool, str | None]:
+    """Send once; on failure the reason is what Apprise logged (its warnings, plus the exception's cause).
+
+    Apprise reports a failed delivery only through its logs. Its per-call `log_callback` gets entries at or
+    above the logger's effective level, so `apprise.LogCapture` lowers that to DEBUG for the call, where the
+    socket or TLS exception is logged; the callback keeps warnings and those exception causes.
+    """
     app = apprise.Apprise()
     if not app.add(url):
         return False, "not a valid Apprise URL"
     messages: list[str] = []
 
     def keep(entry: Any, _plugin: Any = None) -> None:
-        if getattr(entry, "level", logging.WARNING) >= logging.WARNING:
-            messages.append(str(getattr(entry, "message", entry)))
+        message = str(getattr(entry, "message", entry)).strip()
+        if _level_number(getattr(entry, "level", logging.WARNING)) >= logging.WARNING:
+            reason: str | None = message
+        else:
+            reason = _exception_reason(message)
+        if reason and reason not in messages:
+            messages.append(reason)
 
-    ok = app.notify(body=body, title=title, body_format=apprise.NotifyFormat.MARKDOWN, log_callback=keep)
+    with apprise.LogCapture(level=logging.DEBUG):
+        ok = app.notify(body=body, title=title, body_format=apprise.NotifyFormat.MARKDOWN,
+                        log_callback=keep, log_level=logging.DEBUG)
     if ok:
         return True, None
     return False, "; ".join(messages[-3:]) or "delivery failed"

@@ -231,3 +231,48 @@ def test_fit_to_limit_prefers_a_line_end() -> None:
 
 def test_site_failures_alert_at_the_threshold_then_as_reminders() -> None:
     assert [n for n in range(1, 30) if should_alert_site_failure(n, threshold=3, remind_every=10)] == [3, 13, 23]
+
+
+def test_a_failed_channel_records_the_reason_apprise_logged() -> None:
+    """Apprise logs levels by name ("WARNING"); the reason it logs (not a bare "delivery failed") is kept."""
+    digest = Digest(title="t", body="正文")
+    refused_port = closed_port()
+    (refused,) = send_digest(digest, [f"json://127.0.0.1:{refused_port}/hook/s3cretpath?key=s3cretkey"],
+                             retries=1, backoff=0)
+    assert refused["status"] == "failed"
+    assert "delivery failed" not in refused["error"]
+    assert "A Connection error occurred sending JSON notification to 127.0.0.1" in refused["error"]
+    assert "Connection refused" in refused["error"]  # the socket's own cause, from Apprise's DEBUG line
+    assert "s3cret" not in refused["error"]  # URL paths and queries (tokens) are not copied into the reason
+
+    hook = Webhook(fail_first=10**6)  # answers every post with 500
+    try:
+        (server_error,) = send_digest(digest, [hook.url], retries=2, backoff=0)
+    finally:
+        hook.close()
+    assert server_error["status"] == "failed" and server_error["attempts"] == 2 and hook.seen == 2
+    assert "error=500" in server_error["error"] and "delivery failed" not in server_error["error"]
+
+
+def test_the_alerts_row_stores_the_real_reason(tmp_path) -> None:
+    from pipelines.database import connect
+    from pipelines.notify import notify_run
+
+    db = connect(tmp_path)
+    failing = [{"site": "bj-shunyi", "name": "北京市顺义区人民政府", "column_found": False, "pages": 0,
+                "error_list": [{"error": "TCPTimedOutError"}]}]
+    for n in range(3):  # three failed runs in a row: a site-failure digest is due
+        db["runs"].insert({"id": f"run-{n}", "started": f"2026-12-0{n + 1}T10:00:00+08:00",
+                           "summary": json.dumps(failing)})
+    hook = Webhook(fail_first=10**6)
+    try:
+        results = notify_run(db, {"id": "run-2", "started": "2026-12-03T10:00:00+08:00"},
+                             [hook.url, f"json://127.0.0.1:{closed_port()}/hook"])
+    finally:
+        hook.close()
+    assert [r["status"] for r in results] == ["failed", "failed"]
+    rows = list(db.query("SELECT channel, status, attempts, error FROM alerts ORDER BY id"))
+    assert [r["status"] for r in rows] == ["failed", "failed"]
+    assert "error=500" in rows[0]["error"]
+    assert "Connection refused" in rows[1]["error"]
+    assert all("delivery failed" not in r["error"] for r in rows)
