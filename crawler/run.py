@@ -19,6 +19,7 @@ from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
 from archive.jobstate import begin_run, end_run
+from archive.lock import writer_lock
 from crawler.spiders.portal import PortalSpider
 from nianbao import __version__
 from nianbao.sites import SiteConfig
@@ -106,12 +107,20 @@ def setup_logging(data_dir: Path, run_id: str, quiet_console: bool) -> Path:
 
 
 def run_crawl(sites: list[SiteConfig], data_dir: str | Path, overrides: dict[str, Any] | None = None,
-              notify: list[str] | None = None, link_base: str | None = None, resume: bool = False) -> RunResult:
+              notify: list[str] | None = None, link_base: str | None = None, resume: bool = False,
+              wait: bool = False) -> RunResult:
     """Crawl `sites` once, storing WARCs and the database under `data_dir`, then send the run's digest to the
     `notify` channels (Apprise URLs). With `resume`, continue the data folder's unfinished run (same run id,
-    completed pages answered from the archive). Blocks until done."""
+    completed pages answered from the archive). Blocks until done. Holds the data folder's writer lock
+    (`archive.lock`): raises `LockHeld` when another writer has it, unless `wait`."""
     data_dir = Path(data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # One writer per data folder, taken before anything in it is touched (a refused crawl changes nothing).
+    with writer_lock(data_dir, wait=wait):
+        return _run_crawl(sites, data_dir, overrides, notify, link_base, resume)
+
+
+def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any] | None,
+               notify: list[str] | None, link_base: str | None, resume: bool) -> RunResult:
     job = begin_run(data_dir, new_run_id(), [s.key for s in sites], resume=resume)
     run_id = job.run_id
     started = now_iso()

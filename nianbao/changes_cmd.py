@@ -99,13 +99,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_reevaluate(args: argparse.Namespace) -> int:
     from pipelines.reevaluate import reevaluate
 
-    counts = reevaluate(args.data, urls=args.url or None)
+    counts = reevaluate(args.data, urls=args.url or None, wait=args.wait)
     print("re-evaluated from the WARC files: " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
                                                   or "nothing to re-evaluate"))
     return 0
 
 
-def add_commands(sub, data_arg) -> None:
+def add_commands(sub, data_arg, wait_arg=None) -> None:
     p = sub.add_parser("changes", help="list changes (new, changed, restored, removed reports) with their diffs")
     data_arg(p)
     p.add_argument("--since", default=None, help="only changes detected on or after this date (YYYY-MM-DD)")
@@ -134,6 +134,10 @@ def add_commands(sub, data_arg) -> None:
                                    "capture from the WARC files and rebuild versions, cells, checks and changes.")
     p.add_argument("url", nargs="*", help="only these pages (default: every report page and file)")
     data_arg(p)
+    if wait_arg is not None:
+        wait_arg(p)
+    else:
+        p.set_defaults(wait=False)
     p.set_defaults(func=cmd_reevaluate)
 
     p = sub.add_parser("search", help="search report text (Chinese, one- and two-character words included)")

@@ -49,7 +49,21 @@ def crawl_overrides(args: argparse.Namespace) -> dict:
     return overrides
 
 
+def _wait_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", action="store_true",
+                        help="when another crawl, reindex or reevaluate is writing to the data folder, wait for it "
+                             "to finish (default: refuse with exit status 2)")
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
+    from archive.lock import writer_lock
+
+    # The writer lock first: a refused crawl must not read or touch the folder's job state.
+    with writer_lock(args.data, wait=args.wait):
+        return _crawl(args)
+
+
+def _crawl(args: argparse.Namespace) -> int:
     from crawler.run import format_summary, run_crawl
     from nianbao.sites import load_notify, load_sites
 
@@ -118,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue the last unfinished crawl of the data folder (same run id; completed pages are "
                         "not fetched again)")
+    _wait_arg(p)
     _notify_args(p)
     p.set_defaults(func=cmd_crawl)
 
@@ -147,8 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "checks from one saved document.")
     extract_cli.add_arguments(p)
     p.set_defaults(func=extract_cli.run)
-    add_change_commands(sub, _data_arg)
-    add_watch_command(sub, _data_arg, _notify_args)
+    add_change_commands(sub, _data_arg, _wait_arg)
+    add_watch_command(sub, _data_arg, _notify_args, _wait_arg)
     from nianbao import serve
 
     p = sub.add_parser("serve", help="browse the archive in Datasette (read-only)",
@@ -181,7 +196,8 @@ def _add_archive_commands(sub) -> None:
 
     p = sub.add_parser("reindex", help="rebuild the captures table from the WARC files alone")
     _data_arg(p)
-    p.set_defaults(func=lambda a: commands.reindex(a.data))
+    _wait_arg(p)
+    p.set_defaults(func=cmd_reindex)
 
     p = sub.add_parser("wacz", help="package a site's captures as a WACZ (ReplayWeb.page, pywb)",
                        description="Package a site's captures (with the originals its revisits refer to) and a "
@@ -197,6 +213,14 @@ def _add_archive_commands(sub) -> None:
         p.set_defaults(func=lambda a: commands.check(a.data))
 
 
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from archive import commands
+    from archive.lock import writer_lock
+
+    with writer_lock(args.data, wait=args.wait):
+        return commands.reindex(args.data)
+
+
 def _with_output(args: argparse.Namespace, write) -> int:
     if args.output is None:
         return write(sys.stdout)
@@ -210,11 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from archive.lock import LockHeld
     from nianbao.sites import SitesError
 
     try:
         return int(args.func(args) or 0)
-    except (UsageError, SitesError) as exc:
+    except (UsageError, SitesError, LockHeld) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:

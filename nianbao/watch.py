@@ -35,6 +35,8 @@ def crawl_command(args: argparse.Namespace) -> list[str]:
         cmd += ["--notify", url]
     if args.link_base:
         cmd += ["--link-base", args.link_base]
+    if getattr(args, "wait", False):
+        cmd += ["--wait"]
     return cmd
 
 
@@ -56,7 +58,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_command(sub, data_arg, notify_args) -> None:
+def add_command(sub, data_arg, notify_args, wait_arg=None) -> None:
     p = sub.add_parser("watch", help="run crawls periodically until stopped",
                        description="Run `nianbao crawl` every --every (plus up to --jitter of random delay) until "
                                    "stopped. Near the legal deadlines (late January, late March) use a shorter "
@@ -70,4 +72,6 @@ def add_command(sub, data_arg, notify_args) -> None:
     p.add_argument("--now", action="store_true", help="start the first run immediately")
     p.add_argument("--max-runs", type=int, default=None, help="stop after this many runs")
     notify_args(p)
+    if wait_arg is not None:  # forwarded to each crawl: it takes the data folder's writer lock, not watch
+        wait_arg(p)
     p.set_defaults(func=cmd_watch)

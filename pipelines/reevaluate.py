@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
+from archive.lock import writer_lock
 from archive.reader import decoded_body, read_record
 from pipelines import database
 from pipelines.extraction import extract
@@ -85,9 +86,16 @@ def reevaluate_page(db: sqlite_utils.Database, warc_dir: Path, url: str) -> list
     return outcomes
 
 
-def reevaluate(data_dir: str | Path, urls: list[str] | None = None) -> dict[str, int]:
-    """Re-evaluate every report page and report file of the archive (or just `urls`); returns outcome counts."""
+def reevaluate(data_dir: str | Path, urls: list[str] | None = None, wait: bool = False) -> dict[str, int]:
+    """Re-evaluate every report page and report file of the archive (or just `urls`); returns outcome counts.
+    Holds the data folder's writer lock (`archive.lock`): raises `LockHeld` if another writer has it, unless
+    `wait`."""
     data_dir = Path(data_dir)
+    with writer_lock(data_dir, wait=wait):
+        return _reevaluate(data_dir, urls)
+
+
+def _reevaluate(data_dir: Path, urls: list[str] | None) -> dict[str, int]:
     db = database.connect(data_dir)
     try:
         if urls is None:

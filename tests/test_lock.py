@@ -1,0 +1,110 @@
+"""One writer per data folder (archive.lock): a second crawl or reindex refuses, naming the holder, and changes
+nothing; a lock whose holder was SIGKILLed is taken over; --wait waits. Real processes, real files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines import database
+
+HOLD = ("import sys, time\nfrom archive.lock import writer_lock\n"
+        "with writer_lock(sys.argv[1], command='test holder'):\n"
+        "    print('held', flush=True)\n    time.sleep(float(sys.argv[2]))\n")
+
+
+def nianbao(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def hold(data: Path, seconds: float = 120) -> subprocess.Popen:
+    child = subprocess.Popen([sys.executable, "-c", HOLD, str(data), str(seconds)], stdout=subprocess.PIPE,
+                             text=True)
+    assert child.stdout.readline().strip() == "held"
+    return child
+
+
+def state(data: Path) -> dict[str, str]:
+    """Every file of the data folder but the lock file, with a digest of its bytes."""
+    return {str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(data.rglob("*")) if p.is_file() and p.name != "nianbao.lock"}
+
+
+@pytest.fixture
+def data(tmp_path) -> Path:
+    data = tmp_path / "data"
+    database.connect(data).close()
+    warc = data / "warc"
+    warc.mkdir()
+    # An unfinished WARC file of the running writer: a second crawl must not salvage (rename) it.
+    (warc / "nianbao-20260101000000000000-00000-xicheng.warc.gz.open").write_bytes(b"not yet closed")
+    return data
+
+
+@pytest.fixture
+def sites(tmp_path) -> Path:
+    path = tmp_path / "sites.yaml"
+    path.write_text("sites:\n  - name: 无人站点\n    key: nobody\n    start_urls: [http://127.0.0.1:9/]\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_second_writer_refuses_naming_the_holder_and_changes_nothing(data, sites):
+    holder = hold(data)
+    try:
+        before = state(data)
+        for args in (["reindex", "--data", str(data)], ["crawl", "--data", str(data), "--sites", str(sites)],
+                     ["crawl", "--resume", "--data", str(data), "--sites", str(sites)],
+                     ["reevaluate", "--data", str(data)]):
+            done = nianbao(*args)
+            assert done.returncode == 2, (args, done.stdout, done.stderr[-2000:])
+            assert f"pid {holder.pid}" in done.stderr and "test holder" in done.stderr, done.stderr
+            assert "since 20" in done.stderr and "--wait" in done.stderr
+            assert "Traceback" not in done.stderr
+            assert state(data) == before, args
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_killed_holders_lock_is_taken_over(data):
+    holder = hold(data)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    assert str(holder.pid) in (data / "nianbao.lock").read_text()  # its stale text is still there
+    done = nianbao("reindex", "--data", str(data))
+    assert done.returncode == 0, done.stderr
+
+
+def test_wait_waits_for_the_holder(data):
+    holder = hold(data, seconds=2)
+    started = time.monotonic()
+    done = nianbao("reindex", "--wait", "--data", str(data))
+    assert done.returncode == 0, done.stderr
+    assert "waiting for" in done.stderr and f"pid {holder.pid}" in done.stderr
+    assert holder.wait(5) == 0
+    assert time.monotonic() - started >= 1
+
+
+def test_the_lock_is_reentrant_in_one_process_and_exclusive_across_processes(tmp_path):
+    from archive.lock import LockHeld, read_holder, writer_lock
+
+    with writer_lock(tmp_path, command="outer"):
+        with writer_lock(tmp_path, command="inner"):
+            assert read_holder(tmp_path)["command"] == "outer"
+        probe = subprocess.run([sys.executable, "-c",
+                                "import sys\nfrom archive.lock import writer_lock, LockHeld\n"
+                                "try:\n    with writer_lock(sys.argv[1]): sys.exit(0)\n"
+                                "except LockHeld as e:\n    print(e); sys.exit(3)\n", str(tmp_path)],
+                               capture_output=True, text=True, timeout=60)
+        assert probe.returncode == 3 and f"pid {os.getpid()}" in probe.stdout
+    with writer_lock(tmp_path):  # released: taken again
+        pass
+    assert LockHeld
