@@ -297,13 +297,23 @@ def test_edition_switch_changes_exactly_the_catalog_changes() -> None:
                 def strip(b: bytes) -> str:
                     return re.sub(r"访问量：\d+|当前时间：[^<]*<", "", b.decode())
 
-                def editor(b: bytes) -> str:
+                def article(b: bytes) -> str:
                     text = b.decode()
                     start = text.index('<div class="TRS_Editor">')
-                    return text[start:text.index("</div>", start)].replace("\u3000", "")
+                    return text[start:text.index("</div>", start)]
+
+                def editor(b: bytes) -> str:
+                    return (article(b).replace("\u3000", "").replace("&nbsp;", "")
+                            .replace("</p>\n      ", "</p>"))
 
                 assert strip(again) == strip(body)
                 assert editor(body) == editor(first[r["key"]])
+                # the noise README lists is really inside the article: full-width spaces, &nbsp; indents,
+                # a re-indented source, on paragraphs that had none before
+                noisy, plain = article(body), article(first[r["key"]])
+                assert noisy.count("\u3000\u3000") >= plain.count("\u3000\u3000") + 5
+                assert noisy.count("&nbsp;&nbsp;&nbsp;&nbsp;") >= plain.count("&nbsp;&nbsp;&nbsp;&nbsp;") + 5
+                assert noisy.count("</p>\n      ") >= 10
             else:
                 assert body == first[r["key"]], r["key"]
         assert fetch(base + "__admin/edition?n=1")[0] == 200 and p.edition == 1

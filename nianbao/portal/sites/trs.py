@@ -169,12 +169,20 @@ def _article(ctx: SiteContext, item: Any, column_name: str, crumbs: list[tuple[s
     return _layout(ctx, f"{title}_{column_name}_{ctx.name}", meta, main, clock=noise.get("clock", ""))
 
 
-INDENT_RE = re.compile(r"(<p(?:\s[^>]*)?>)(?=[^<\s])")
+# A paragraph's first text, after any inline tags Word wraps it in (<p class=MsoNormal><span style=…>text).
+INDENT_RE = re.compile(r"(<p(?:\s[^>]*)?>(?:<(?:span|font|b|strong|o:p)(?:\s[^>]*)?>)*)(?=[^<\s])")
+REINDENT_SOURCE = "\n      "
 
 
 def _reindent(body: str) -> str:
-    """Edition-2 noise: U+3000 indentation added in front of every paragraph."""
-    return INDENT_RE.sub("\\1\u3000\u3000", body)
+    """Edition-2 noise inside the article: every paragraph re-indented, alternately with two U+3000 and with four
+    `&nbsp;` (both ways editors indent), and the source re-indented after each paragraph."""
+    count = iter(range(10**9))
+
+    def indent(m: re.Match) -> str:
+        return m.group(1) + ("\u3000\u3000" if next(count) % 2 == 0 else "&nbsp;&nbsp;&nbsp;&nbsp;")
+
+    return INDENT_RE.sub(indent, body).replace("</p>", "</p>" + REINDENT_SOURCE)
 
 
 def build(ctx: SiteContext, catalog: Any) -> SiteBuild:
