@@ -26,6 +26,7 @@ class ReportPage:
     status: int = 200
     not_modified: bool = False  # answered 304: body is the archived copy
     listed: bool = True  # False when re-checked although its column no longer lists it
+    truncated: str | None = None  # why the body is incomplete (cut connection, unfinished gzip): no new version
     extraction: object | None = field(default=None, repr=False)  # set by pipelines.extraction
 
 
@@ -43,6 +44,7 @@ class ReportAttachment:
     body: bytes | None = field(default=None, repr=False)
     status: int = 200
     not_modified: bool = False
+    truncated: str | None = None  # why the body is incomplete: no new version
     extraction: object | None = field(default=None, repr=False)
 
 

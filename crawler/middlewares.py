@@ -143,3 +143,52 @@ class RobotsTxtWaitMiddleware(RobotsTxtMiddleware):
                 parser = await maybe_deferred_to_future(parser)
                 parser = self._parsers.get(urlparse_cached(request).netloc)
         return parser
+
+
+def _encoded_stream_complete(body: bytes, encoding: bytes) -> bool:
+    """Whether a gzip/deflate body decodes to its end marker (a cut connection leaves the stream unfinished)."""
+    import zlib
+
+    if not body:
+        return False
+    for wbits in ((31,) if b"gzip" in encoding else (15, -15)):  # deflate: zlib-wrapped or raw
+        decoder = zlib.decompressobj(wbits)
+        data = body
+        try:
+            while data and not decoder.eof:
+                decoder.decompress(data, 1 << 20)  # output dropped, at most 1 MB at a time: no bomb in memory
+                data = decoder.unconsumed_tail
+            while not decoder.eof and decoder.decompress(b"", 1 << 20):
+                pass
+        except zlib.error:
+            continue
+        return decoder.eof
+    return False
+
+
+TRUNCATION_REASONS = {
+    "dataloss": "the connection closed before the body's Content-Length was received",
+    "download_stopped": "the download was stopped (size limit)",
+    "truncated_encoding": "the compressed body ends before its end marker (transfer cut short)",
+}
+
+
+def truncation_reason(response: Response) -> str | None:
+    """Why a response's body is incomplete, or None when it is whole (flags set by Scrapy and by
+    TruncatedBodyMiddleware)."""
+    for flag in response.flags or []:
+        if flag in TRUNCATION_REASONS:
+            return TRUNCATION_REASONS[flag]
+    return None
+
+
+class TruncatedBodyMiddleware:
+    """Flags a gzip/deflate body that was cut short before HttpCompressionMiddleware (590) decompresses it:
+    Scrapy's decompression keeps whatever came out of a truncated stream, without a sign of the loss."""
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        encoding = response.headers.get(b"Content-Encoding", b"").lower()
+        if (encoding and (b"gzip" in encoding or b"deflate" in encoding) and response.body
+                and not _encoded_stream_complete(response.body, encoding)):
+            return response.replace(flags=[*(response.flags or []), "truncated_encoding"])
+        return response

@@ -70,6 +70,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RobotsTxtWaitMiddleware": 100,
     "crawler.middlewares.ScopeMiddleware": 50,
     "crawler.middlewares.RetryAfterMiddleware": 560,
+    # Above HttpCompressionMiddleware (590): sees the body as sent, flags a compressed stream cut short.
+    "crawler.middlewares.TruncatedBodyMiddleware": 595,
     # Below HttpCompressionMiddleware (590): process_response runs after decompression.
     "crawler.middlewares.EncodingRepairMiddleware": 580,
     # Incremental recrawls: a resumed run answers completed requests from the archive; every request carries

@@ -11,6 +11,7 @@ A fetch of a known page ends in one of:
 | `restored` | the content of an earlier version is back (e.g. a correction undone) |
 | `removed` | the page answers 404/410, or is no longer listed in its column |
 | `error` | the page could not be fetched this time |
+| `truncated` | the body came cut short (connection closed before Content-Length, unfinished gzip): no version |
 | `extract_failed` | the page answers but extraction failed, or the text shrank to a fraction / the tables vanished: not a content change, no content alert |
 
 `new`, `changed`, `restored` and `removed` also write a row of `changes`. What counts as content is decided by
@@ -142,7 +143,9 @@ class TrackVersions:
 
     def process_item(self, item):
         try:
-            if isinstance(item, ReportPage) and item.format in ("html", "attachment") and item.body is not None:
+            if isinstance(item, ReportPage | ReportAttachment) and getattr(item, "truncated", None):
+                record_truncated(self.db, self.run_id, item.url, item.truncated)
+            elif isinstance(item, ReportPage) and item.format in ("html", "attachment") and item.body is not None:
                 record_fetch(self.db, self.run_id, item.url, content_of(item.extraction, item.body),
                              not_modified=item.not_modified, listed=getattr(item, "listed", True))
             elif isinstance(item, ReportAttachment) and item.body is not None:
@@ -260,7 +263,7 @@ def _set_state(db, url: str, outcome: str, version_id: int | None, capture_id: s
                    [outcome, normalised_digest, version_id, capture_id])
     page = _page(db, url)
     if page and page["report_id"] is not None:
-        status = "removed" if outcome == "removed" else ("active" if outcome != "error" else None)
+        status = "removed" if outcome == "removed" else ("active" if outcome not in ("error", "truncated") else None)
         db.execute("UPDATE reports SET current_version_id = coalesce(?, current_version_id), "
                    "status = coalesce(?, status) WHERE id = ? AND (url = ? OR current_version_id IS NULL)",
                    [version_id, status, page["report_id"], url])
@@ -308,6 +311,17 @@ def record_gone(db, run_id: str, url: str, reason: str, seen: str | None = None,
                 Content(ok=True, message=f"the page answers {reason}", text="", normalised_text=""))
         _set_state(db, url, "removed", None, capture_id, None, seen)
     return "removed"
+
+
+def record_truncated(db, run_id: str, url: str, reason: str) -> str:
+    """A body cut short is evidence of a failed fetch, never a new version: the current version stands."""
+    logger.warning("truncated body for %s: %s; kept as evidence, not as a new version", url, reason)
+    with db.conn:
+        page = _page(db, url)
+        if page is None:
+            return "ignored"
+        _set_state(db, url, "truncated", None, _capture_id(db, url, run_id), None, now_iso(), error=True)
+    return "truncated"
 
 
 def record_error(db, run_id: str, url: str, reason: str) -> str:

@@ -45,6 +45,7 @@ from crawler.links import (
     is_year_column,
     links_from_html,
 )
+from crawler.middlewares import truncation_reason
 from crawler.pagemeta import content_text, read_page_meta
 from crawler.recognise import choose_agency, recognise_title
 from pipelines import database
@@ -244,6 +245,7 @@ class AnnualReportSpider(scrapy.Spider):
             site_code=meta.site_code or self.site_code, agency_from=agency_from,
             body=response.body, content_type=f"text/html; charset={response.encoding}", status=response.status,
             not_modified=not_modified, listed=response.meta.get("role") != "recheck",
+            truncated=truncation_reason(response),
         )
         labels = {link.url: link.text for link in page_links(response)}
         for url in attachments:
@@ -260,6 +262,7 @@ class AnnualReportSpider(scrapy.Spider):
             content_type=content_type.decode("latin-1") if content_type else None,
             size=len(response.body), sha256=hashlib.sha256(response.body).hexdigest(),
             body=response.body, status=response.status, not_modified=is_not_modified(response),
+            truncated=truncation_reason(response),
         )
 
     # ------------------------------------------------------------------ known pages
