@@ -6,6 +6,7 @@ import hashlib
 import re
 import sqlite3
 import sys
+import zlib
 from pathlib import Path
 from typing import TextIO
 
@@ -69,16 +70,7 @@ def _body_text(body: bytes, content_type: str | None) -> str:
     return body.decode("utf-8", "replace")
 
 
-def show(data_dir: Path, url: str, at: str | None, out: TextIO) -> int:
-    """Print the latest capture of `url` (at or before `at`): status line, headers, decoded body."""
-    db = index.open_db(_db_path(data_dir))
-    row = index.latest_capture(db, url, at)
-    if row is None:
-        out.write(f"no capture of {url}" + (f" at or before {at}" if at else "") + "\n")
-        return 1
-    record = read_record(_warc_dir(data_dir) / row["warc_file"], row["offset"])
-    http = record.http_headers
-    out.write(f"# {row['url']}  {row['timestamp']}  {row['warc_file']}@{row['offset']}\n")
+def _write_head(http, out: TextIO) -> None:
     out.write(f"{http.protocol} {http.statusline}\n")
     for name, value in http.headers:
         # warcio decoded the header line as UTF-8 or Latin-1; get the bytes back and show them readably.
@@ -87,15 +79,101 @@ def show(data_dir: Path, url: str, at: str | None, out: TextIO) -> int:
         except UnicodeEncodeError:
             raw = value.encode("utf-8")
         out.write(f"{name}: {_header_text(raw)}\n")
-    out.write("\n")
-    if row["truncated"]:
-        out.write(f"[body truncated: {row['truncated']}]\n")
+
+
+def _original_row(db, row: dict) -> dict | None:
+    """The `response` row a revisit row refers to: by record id, else by WARC-Refers-To-Target-URI and Date."""
+    seen = set()
+    while row is not None and row["record_type"] == "revisit" and row["id"] not in seen:
+        seen.add(row["id"])
+        found = None
+        if row.get("refers_to"):
+            found = next(iter(db.query("select * from captures where id = ?", [row["refers_to"]])), None)
+        if found is None and row.get("refers_to_uri") and row.get("refers_to_date"):
+            found = next(iter(db.query(
+                "select * from captures where url = ? and timestamp = ? and record_type in ('response', 'revisit') "
+                "order by rowid desc limit 1", [row["refers_to_uri"], row["refers_to_date"]])), None)
+        row = found
+    return row if row is not None and row["record_type"] == "response" else None
+
+
+def _open_index(data_dir: Path):
+    """The existing index, opened without creating anything; None when there is none."""
+    import sqlite_utils
+
+    path = _db_path(data_dir)
+    if not path.is_file():
+        return None
+    return sqlite_utils.Database(sqlite3.connect(path))
+
+
+def show(data_dir: Path, url: str, at: str | None, out: TextIO, output: Path | None = None) -> int:
+    """Print the latest capture of `url` (at or before `at`): status line, headers, decoded body.
+
+    A revisit is shown with its own status (its head, or the 304 it stands for) and the body of the original
+    response it refers to. With `output`, the body (transfer and content codings undone) goes to that file.
+    """
+    missing = _missing_data(data_dir)
+    if missing is not None:
+        return missing
+    db = _open_index(data_dir)
+    if db is None:
+        print(f"error: no index ({_db_path(data_dir).name}) in {data_dir}", file=sys.stderr)
+        return 2
     try:
-        body = decoded_body(record)
+        row = index.latest_capture(db, url, at)
+    except ValueError as exc:
+        print(f"error: --at: {exc}", file=sys.stderr)
+        return 2
+    if row is None:
+        out.write(f"no capture of {url}" + (f" at or before {at}" if at else "") + "\n")
+        return 1
+    warc_dir = _warc_dir(data_dir)
+    out.write(f"# {row['url']}  {row['timestamp']}  {row['warc_file']}@{row['offset']}\n")
+    body_row = row
+    try:
+        record = read_record(warc_dir / row["warc_file"], row["offset"])
+        if row["record_type"] == "revisit":
+            original = _original_row(db, row)
+            if original is None:
+                out.write(f"[revisit of {row['refers_to'] or row['refers_to_uri']}: the original response is not "
+                          f"in the index]\n")
+                if record.http_headers is not None:
+                    _write_head(record.http_headers, out)
+                return 1
+            profile = (row.get("profile") or "").rsplit("/", 1)[-1]
+            own = "its own head below" if record.http_headers is not None else f"{row['status']} {row['reason']}"
+            out.write(f"# revisit ({profile}): {own}; body from the original response of {original['url']}  "
+                      f"{original['timestamp']}  {original['warc_file']}@{original['offset']}\n")
+            body_row = original
+            body_record = read_record(warc_dir / original["warc_file"], original["offset"])
+        else:
+            body_record = record
+    except (OSError, ValueError, EOFError, zlib.error) as exc:
+        print(f"error: cannot read the record of {url} ({body_row['warc_file']}@{body_row['offset']}): {exc}",
+              file=sys.stderr)
+        return 1
+    http = record.http_headers or body_record.http_headers
+    if http is None:
+        print(f"error: {url}: the record has no HTTP response head", file=sys.stderr)
+        return 1
+    _write_head(http, out)
+    out.write("\n")
+    if body_row["truncated"]:
+        out.write(f"[body truncated: {body_row['truncated']}]\n")
+    body_http = body_record.http_headers
+    code = 0
+    try:
+        body = decoded_body(body_record, body_http)
     except Exception as exc:  # undecodable content coding: show the stored bytes' summary instead
-        body = payload(record)
+        body = payload(body_record)
         out.write(f"[could not undo Content-Encoding: {exc}]\n")
-    content_type = http.get_header("Content-Type")
+        code = 1
+    if output is not None:
+        Path(output).write_bytes(body)
+        out.write(f"[{len(body)} bytes written to {output}]\n")
+        return code
+    content_type = body_http.get_header("Content-Type") if body_http is not None else None
     mime = (content_type or "").split(";")[0].strip().lower()
     if TEXT_MIMES.match(mime) or (not mime and body[:1] in (b"<", b"{")):
         out.write(_body_text(body, content_type))

@@ -11,6 +11,7 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
+from warcio.statusandheaders import StatusAndHeaders
 
 from archive.encoding import decode_content
 
@@ -43,10 +44,37 @@ def payload(record: ArcWarcRecord) -> bytes:
     return data
 
 
-def decoded_body(record: ArcWarcRecord) -> bytes:
-    """The HTTP body with Content-Encoding (gzip/deflate) undone. Bodies are never chunked: TE is stripped."""
-    encoding = record.http_headers.get_header("Content-Encoding") if record.http_headers else None
-    return decode_content(payload(record), encoding)
+def dechunk(data: bytes) -> bytes:
+    """Undo HTTP/1.1 chunked transfer coding; a stream cut short yields the chunks that are complete."""
+    out: list[bytes] = []
+    pos = 0
+    while True:
+        line_end = data.find(b"\r\n", pos)
+        if line_end < 0:
+            break
+        try:
+            size = int(data[pos:line_end].split(b";")[0].strip() or b"x", 16)
+        except ValueError:
+            break
+        pos = line_end + 2
+        if size == 0:
+            break
+        out.append(data[pos:pos + size])
+        pos += size + 2
+    return b"".join(out)
+
+
+def decoded_body(record: ArcWarcRecord, http_headers: StatusAndHeaders | None = None) -> bytes:
+    """The HTTP body with transfer coding and Content-Encoding (gzip/deflate...) undone.
+
+    Our own records never hold a chunked body (Transfer-Encoding is stripped), other tools' may. `http_headers`
+    overrides the record's own (a revisit's payload is read with its original's headers).
+    """
+    http = http_headers if http_headers is not None else record.http_headers
+    body = payload(record)
+    if http is not None and "chunked" in (http.get_header("Transfer-Encoding") or "").lower():
+        body = dechunk(body)
+    return decode_content(body, http.get_header("Content-Encoding") if http is not None else None)
 
 
 @dataclass

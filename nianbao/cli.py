@@ -192,7 +192,9 @@ def _add_archive_commands(sub) -> None:
     p.add_argument("url")
     p.add_argument("--at", default=None, help="the capture closest before this timestamp (YYYYMMDDhhmmss)")
     _data_arg(p)
-    p.set_defaults(func=lambda a: commands.show(a.data, a.url, a.at, sys.stdout))
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="write the archived body (transfer and content codings undone) to this file")
+    p.set_defaults(func=lambda a: commands.show(a.data, a.url, a.at, sys.stdout, a.output))
 
     p = sub.add_parser("reindex", help="rebuild the captures table from the WARC files alone")
     _data_arg(p)

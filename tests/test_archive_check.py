@@ -18,6 +18,9 @@ from archive.rows import IDENTICAL_PAYLOAD_PROFILE, NOT_MODIFIED_PROFILE
 from archive.scan import file_rows, warc_files
 from archive.writer import WarcFileWriter
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_archive_dedup import crawls  # noqa: E402,F401  (the three-crawl fixture)
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ("<html><head><meta charset='utf-8'></head><body>2023年政府信息公开工作年度报告 "
         + "表格 " * 400 + "</body></html>").encode()
@@ -171,7 +174,88 @@ def test_cli_check_exit_codes_and_missing_folder(data: Path, tmp_path: Path) -> 
     bad = cli("check", "--data", str(data), cwd=tmp_path)
     assert bad.returncode == 1 and "trailing garbage" in bad.stdout and "Traceback" not in bad.stderr
     missing = tmp_path / "nowhere"
-    for args in (("check",),):
+    for args in (("check",), ("show", BASE + "/page")):
         result = cli(*args, "--data", str(missing), cwd=tmp_path)
         assert result.returncode == 2 and "does not exist" in result.stderr, (args, result.stderr)
     assert not missing.exists()
+
+
+def test_show_follows_a_304_revisit_to_the_original_body(data: Path) -> None:
+    out = io.StringIO()
+    assert commands.show(data, BASE + "/page", None, out) == 0
+    text = out.getvalue()
+    assert "2024-01-16" in text.splitlines()[0]  # the latest capture: the revisit
+    assert "# revisit (server-not-modified): 304 Not Modified; body from the original response" in text
+    assert "2024-01-15T08:00:00" in text.splitlines()[1]
+    assert "HTTP/1.1 200 OK" in text and "Content-Encoding: gzip" in text
+    assert "2023年政府信息公开工作年度报告" in text
+    older = io.StringIO()
+    assert commands.show(data, BASE + "/page", "20240115", older) == 0
+    assert "revisit" not in older.getvalue() and "2023年政府信息公开工作年度报告" in older.getvalue()
+
+
+def test_show_identical_payload_revisit_keeps_its_own_head(data: Path) -> None:
+    out = io.StringIO()
+    assert commands.show(data, BASE + "/plain", None, out) == 0
+    text = out.getvalue()
+    assert "# revisit (identical-payload-digest): its own head below" in text
+    assert "HTTP/1.1 200 OK" in text and "plain text body plain text body" in text
+
+
+def test_show_writes_the_decoded_body_with_o(data: Path, tmp_path: Path) -> None:
+    target = tmp_path / "page.html"
+    result = cli("show", BASE + "/page", "--data", str(data), "-o", str(target), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert target.read_bytes() == PAGE  # gunzipped: the page as the server meant it
+    assert f"[{len(PAGE)} bytes written to {target}]" in result.stdout
+    assert "2023年" not in result.stdout  # the body went to the file only
+
+
+def test_show_revisit_whose_original_is_gone_says_so(data: Path) -> None:
+    con = sqlite3.connect(data / "nianbao.db")
+    con.execute("delete from captures where record_type = 'response' and url like '%/page'")
+    con.commit()
+    con.close()
+    out = io.StringIO()
+    assert commands.show(data, BASE + "/page", None, out) == 1
+    assert "the original response is not in the index" in out.getvalue()
+
+
+def test_show_bad_at_is_a_usage_error(data: Path, capsys: pytest.CaptureFixture) -> None:
+    assert commands.show(data, BASE + "/page", "x", io.StringIO()) == 2
+    assert "--at" in capsys.readouterr().err
+
+
+def test_dechunk_before_content_decoding() -> None:
+    from warcio.statusandheaders import StatusAndHeaders
+
+    from archive.reader import _with_payload, decoded_body
+
+    body = gzip.compress(PAGE, mtime=0)
+    chunked = b"".join(b"%x\r\n%b\r\n" % (len(body[i:i + 100]), body[i:i + 100])
+                       for i in range(0, len(body), 100)) + b"0\r\n\r\n"
+    http = StatusAndHeaders("200 OK", [("Transfer-Encoding", "chunked"), ("Content-Encoding", "gzip")],
+                            protocol="HTTP/1.1")
+
+    class Rec:
+        http_headers = http
+
+    record = _with_payload(Rec(), chunked)
+    assert decoded_body(record) == PAGE
+
+
+def test_show_and_check_on_every_url_of_a_real_recrawl(crawls, tmp_path: Path) -> None:  # noqa: F811
+    """Three crawls of the origin server (304 and identical-payload revisits): every URL shows its body."""
+    from origin_server import inc_body
+
+    assert run_check(crawls.data)[0] == 0
+    for row in crawls.rows("record_type in ('response', 'revisit') and url not like '%robots.txt'"):
+        path = "/" + row["url"].split("/", 3)[3]
+        ts = "".join(ch for ch in row["timestamp"] if ch.isdigit())[:20]
+        target = tmp_path / "body"
+        out = io.StringIO()
+        assert commands.show(crawls.data, row["url"], ts, out, target) == 0, (row, out.getvalue())
+        edition = 2 if row["crawl_id"] == "c3" and path == "/inc/changing" else 1
+        assert target.read_bytes() == inc_body(path, edition), (row["crawl_id"], path)
+        if row["record_type"] == "revisit":
+            assert "# revisit (" in out.getvalue()
