@@ -223,6 +223,80 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         return commands.reindex(args.data)
 
 
+# What each command that reads an archive needs in its data folder: "db" = nianbao.db, "archive" = the folder with
+# warc/ or nianbao.db. Checked once, before the command runs: a mistyped --data must not create an empty archive
+# and report "no changes" or "checked 0 WARC files: ok".
+READS_ARCHIVE = {
+    "changes": "db", "history": "db", "diff": "db", "search": "db", "show": "db", "serve": "db", "wacz": "db",
+    "reevaluate": "db", "cdx": "archive", "check": "archive", "reindex": "archive",
+}
+
+
+def require_archive(args: argparse.Namespace) -> None:
+    """Raise UsageError (exit 2) when the command reads an archive that `--data` does not hold. Creates nothing."""
+    need = READS_ARCHIVE.get(getattr(args, "command", None) or "")
+    data = getattr(args, "data", None)
+    if need is None or data is None:
+        return
+    data = Path(data)
+    hint = f"point --data at an existing archive, or make one with `nianbao crawl --data {data}` first"
+    if not data.is_dir():
+        raise UsageError(f"no data folder {data}: {hint}")
+    db = data / "nianbao.db"
+    if need == "db" and not db.is_file():
+        raise UsageError(f"{data} holds no archive database (nianbao.db): {hint}")
+    if need == "archive" and not (db.is_file() or (data / "warc").is_dir()):
+        raise UsageError(f"{data} holds no archive (neither warc/ nor nianbao.db): {hint}")
+
+
+def _check_since(value: str) -> str:
+    """`--since`: an ISO date or date-time; returned in the form stored timestamps compare with (UTC)."""
+    from datetime import UTC, date, datetime
+
+    text = value.strip()
+    try:
+        if len(text) <= 10:
+            return date.fromisoformat(text).isoformat()
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--since {value!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDThh:mm:ss") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat()
+
+
+def _check_at(value: str) -> str:
+    """`--at`: `YYYYMMDDhhmmss` or a prefix of it (`2024`, `202403`, …), or an ISO date-time."""
+    import re
+    from datetime import datetime
+
+    text = value.strip()
+    if re.fullmatch(r"\d+", text):
+        if len(text) in (4, 6, 8, 10, 12, 14):
+            try:
+                datetime.strptime(text + "00000101000000"[len(text):], "%Y%m%d%H%M%S")
+                return text
+            except ValueError:
+                pass
+    else:
+        try:
+            datetime.fromisoformat(text)
+            return text
+        except ValueError:
+            pass
+    raise UsageError(f"--at {value!r} is not a timestamp: use YYYYMMDDhhmmss (or a prefix such as 2024 or "
+                     "20240315) or an ISO date-time")
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """The checks every command shares: the archive it reads exists, dates are dates."""
+    require_archive(args)
+    if getattr(args, "since", None):
+        args.since = _check_since(args.since)
+    if getattr(args, "at", None):
+        args.at = _check_at(args.at)
+
+
 def _with_output(args: argparse.Namespace, write) -> int:
     if args.output is None:
         return write(sys.stdout)
@@ -240,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     from nianbao.sites import SitesError
 
     try:
+        check_args(args)
         return int(args.func(args) or 0)
     except (UsageError, SitesError, LockHeld) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -108,3 +108,37 @@ def test_the_lock_is_reentrant_in_one_process_and_exclusive_across_processes(tmp
     with writer_lock(tmp_path):  # released: taken again
         pass
     assert LockHeld
+
+
+# --------------------------------------------------------------------------- read commands on a missing archive
+@pytest.mark.parametrize("args", [["changes"], ["history", "http://example.org/"], ["diff", "1", "2"],
+                                  ["search", "公开"], ["show", "http://example.org/"], ["cdx"], ["check"],
+                                  ["serve", "--port", "9"], ["wacz", "-o", "out.wacz"], ["reindex"],
+                                  ["reevaluate"]])
+def test_read_commands_refuse_a_missing_data_folder_and_create_nothing(tmp_path, args):
+    missing = tmp_path / "does-not-exist"
+    done = nianbao(*args, "--data", str(missing))
+    assert done.returncode == 2, (args, done.stdout, done.stderr[-2000:])
+    assert f"no data folder {missing}" in done.stderr and "Traceback" not in done.stderr
+    assert not missing.exists()
+
+
+def test_read_commands_refuse_a_folder_without_the_database(tmp_path):
+    done = nianbao("changes", "--data", str(tmp_path))
+    assert done.returncode == 2 and "no archive database" in done.stderr, done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [["changes", "--since", "2024-13-01"], ["changes", "--since", "yesterday"],
+                                  ["show", "http://example.org/", "--at", "20241399"],
+                                  ["show", "http://example.org/", "--at", "soon"]])
+def test_bad_since_and_at_values_are_refused(data, args):
+    done = nianbao(*args, "--data", str(data))
+    assert done.returncode == 2, (args, done.stdout, done.stderr[-2000:])
+    assert ("--since" in done.stderr or "--at" in done.stderr) and "Traceback" not in done.stderr
+
+
+def test_good_since_values_are_accepted(data):
+    for since in ("2024-01-01", "2024-01-01T08:00:00+08:00"):
+        done = nianbao("changes", "--since", since, "--data", str(data))
+        assert done.returncode == 0 and "no changes since 2024-01-01" in done.stdout, done.stderr
