@@ -53,21 +53,53 @@ class _Member:
         self.data, self.end, self.error, self.cut = data, end, error, cut
 
 
+class _Reader:
+    """Reads a file front to back, member after member, without reading any byte twice on the way."""
+
+    def __init__(self, f):
+        self.f = f
+        self.pos: int | None = None  # offset of `pending` in the file
+        self.pending = b""
+
+    def _at(self, offset: int) -> None:
+        if self.pos != offset:
+            self.f.seek(offset)
+            self.pos, self.pending = offset, b""
+
+    def peek(self, offset: int, n: int) -> bytes:
+        self._at(offset)
+        while len(self.pending) < n:
+            chunk = self.f.read(CHUNK)
+            if not chunk:
+                break
+            self.pending += chunk
+        return self.pending[:n]
+
+    def inflate(self, offset: int) -> _Member:
+        self._at(offset)
+        d = zlib.decompressobj(wbits=31)
+        out: list[bytes] = []
+        data, self.pending, self.pos = self.pending, b"", None
+        fed = 0
+        while True:
+            if not data:
+                data = self.f.read(CHUNK)
+                if not data:
+                    return _Member(b"".join(out), None, None, cut=True)
+            fed += len(data)
+            try:
+                out.append(d.decompress(data))
+            except zlib.error as exc:
+                return _Member(b"".join(out), None, str(exc), cut=False)
+            data = b""
+            if d.eof:
+                end = offset + fed - len(d.unused_data)
+                self.pos, self.pending = end, d.unused_data
+                return _Member(b"".join(out), end, None, cut=False)
+
+
 def _inflate_member(f, offset: int) -> _Member:
-    f.seek(offset)
-    d = zlib.decompressobj(wbits=31)
-    out: list[bytes] = []
-    fed = 0
-    while not d.eof:
-        chunk = f.read(CHUNK)
-        if not chunk:
-            return _Member(b"".join(out), None, None, cut=True)
-        fed += len(chunk)
-        try:
-            out.append(d.decompress(chunk))
-        except zlib.error as exc:
-            return _Member(b"".join(out), None, str(exc), cut=False)
-    return _Member(b"".join(out), offset + fed - len(d.unused_data), None, cut=False)
+    return _Reader(f).inflate(offset)
 
 
 def _resync(f, start: int, size: int) -> int | None:
@@ -188,15 +220,15 @@ def verify_file(path: Path) -> FileReport:
         report.problems.append(Problem(name, 0, "empty file"))
         return report
     with open(path, "rb") as f:
+        reader = _Reader(f)
         pos = 0
         while pos < size:
-            f.seek(pos)
-            magic = f.read(len(GZIP_MAGIC))
+            magic = reader.peek(pos, len(GZIP_MAGIC))
             if magic != GZIP_MAGIC:
                 report.problems.append(Problem(name, pos, f"{size - pos} bytes of trailing garbage "
                                                           f"(not a gzip member: {magic!r})"))
                 return report
-            member = _inflate_member(f, pos)
+            member = reader.inflate(pos)
             if member.cut:
                 report.problems.append(Problem(name, pos, f"file cut off: the gzip member starting here ends "
                                                           f"early ({size - pos} bytes to end of file)"))
@@ -208,6 +240,7 @@ def verify_file(path: Path) -> FileReport:
                                                           f"{skipped} bytes skipped"))
                 if nxt is None:
                     return report
+                reader.pos = None  # _resync moved the file position
                 pos = nxt
                 continue
             record_id, problems = _check_record(name, pos, member.data)
