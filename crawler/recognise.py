@@ -78,26 +78,43 @@ def is_report_title(text: str) -> bool:
 
 
 _GENERIC_SOURCES = {"本网", "本站", "网站", "原创", "本网站", "未知", "管理员", "admin"}
-_GOVERNMENT = re.compile(r"(?:人民政府|管委会|管理委员会)$")
-_OFFICE = re.compile(r"^(?:办公室|办公厅)")
+# What ContentSource/来源 may add around the title's agency and still name the same body: the region the title
+# leaves out before it (北京市 + 西城区教育委员会) and the word government after a bare area name (西城区 +
+# 人民政府). Anything else after it (办公室, 管委会办公室, 政务公开办, 大数据中心 …) names another body: the
+# office that compiled or posted the report, not the one reporting.
+_REGION_PREFIX = re.compile(r"(?:[\u4e00-\u9fff]{1,10}?(?:省|市|区|县|州|盟|旗))+")
+_NOT_REGION = re.compile(r"中共|党|委|办|局|厅|部|署|中心|公司|机关|组")
+_SAME_BODY_SUFFIXES = ("", "人民政府", "政府")
+
+
+def completes(title_agency: str, source: str) -> bool:
+    """True when `source` is a fuller name of the body `title_agency` names (never a different office)."""
+    at = source.find(title_agency)
+    if at < 0 or source == title_agency:
+        return False
+    prefix, rest = source[:at], source[at + len(title_agency):]
+    if prefix and not (_REGION_PREFIX.fullmatch(prefix) and not _NOT_REGION.search(prefix)):
+        return False  # only region names may come before it (北京市, 福建省平潭…), not 中共… or …办公室
+    if rest and title_agency.endswith(("人民政府", "政府")):
+        return False  # already the full name of a government: 人民政府 + 政府 is no completion
+    return rest in _SAME_BODY_SUFFIXES
 
 
 def choose_agency(title_agency: str | None, source: str | None, site_name: str) -> tuple[str, str]:
-    """The publishing agency of a report and where it came from ("title", "ContentSource" or "site").
+    """The reporting agency of a report and where it came from ("title", "ContentSource" or "site").
 
-    Titles often shorten the name (西城区教育委员会) while the page's ContentSource/来源 gives it in full
-    (北京市西城区教育委员会): the full form wins when it contains the title's. A government's own (本级) report
-    published by its office (title 北京市西城区人民政府, source …人民政府办公室) stays the government's, so that
-    it is not confused with the office's own report of the same year.
+    When the title names the reporting body, that is the agency. The page's ContentSource/来源 names who posted
+    it; it only completes a shortened name of the same body: region before it (西城区教育委员会 → 北京市西城区
+    教育委员会) and/or 人民政府 after a bare area (西城区 → 北京市西城区人民政府). It never replaces it with an
+    office (平潭综合实验区 stays, not 平潭综合实验区管委会办公室; 北京市西城区人民政府 stays, not …办公室), so one
+    agency's series stays one series whoever posted each year's report.
     """
     source = normalise_title(source or "") or None
     if source in _GENERIC_SOURCES or (source and len(source) > 40):
         source = None
     if title_agency:
-        if source and source != title_agency and title_agency in source:
-            rest = source[source.index(title_agency) + len(title_agency):]
-            if not (_GOVERNMENT.search(title_agency) and _OFFICE.match(rest)):
-                return source, "ContentSource"
+        if source and completes(title_agency, source):
+            return source, "ContentSource"
         return title_agency, "title"
     if source:
         return source, "ContentSource"

@@ -1,5 +1,8 @@
 """Title recognition on real title forms (domain.md §6.4) and real non-report items."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from crawler.recognise import choose_agency, recognise_title
@@ -55,7 +58,17 @@ def test_non_reports_rejected(title):
     ("title_agency", "source", "expected"),
     [
         ("西城区教育委员会", "北京市西城区教育委员会", ("北京市西城区教育委员会", "ContentSource")),
-        ("平潭综合实验区", "平潭综合实验区管委会办公室", ("平潭综合实验区管委会办公室", "ContentSource")),
+        # The title names the reporting body; the office that posted it does not replace it (issue 10, item 9).
+        ("平潭综合实验区", "平潭综合实验区管委会办公室", ("平潭综合实验区", "title")),
+        ("平潭综合实验区", "平潭综合实验区党工委管委会", ("平潭综合实验区", "title")),
+        ("西城区", "北京市西城区人民政府", ("北京市西城区人民政府", "ContentSource")),
+        ("西城区", "西城区政府", ("西城区政府", "ContentSource")),
+        ("西城区", "北京市西城区人民政府办公室", ("西城区", "title")),
+        ("西城区", "西城区政务公开办", ("西城区", "title")),
+        ("西城区财政局", "北京市西城区财政局", ("北京市西城区财政局", "ContentSource")),
+        ("西城区财政局", "北京市西城区财政局办公室", ("西城区财政局", "title")),
+        ("西城区财政局", "中共北京市西城区财政局", ("西城区财政局", "title")),   # not a region before it
+        ("北京市西城区人民政府", "北京市西城区人民政府政府", ("北京市西城区人民政府", "title")),
         ("北京市西城区人民政府", "北京市西城区人民政府办公室", ("北京市西城区人民政府", "title")),
         ("北京市西城区财政局", "北京市西城区人民政府", ("北京市西城区财政局", "title")),
         ("北京市西城区财政局", "本网", ("北京市西城区财政局", "title")),
@@ -65,3 +78,51 @@ def test_non_reports_rejected(title):
 )
 def test_choose_agency(title_agency, source, expected):
     assert choose_agency(title_agency, source, "北京市西城区人民政府") == expected
+
+
+REALPAGES = Path(__file__).resolve().parents[1] / "nianbao" / "portal" / "data" / "realpages"
+PINGTAN_COLUMN = "https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/"
+
+
+def pingtan_list() -> list[tuple[str, str]]:
+    """(url, title) of every report linked from the real Pingtan 年报 column."""
+    html = (REALPAGES / "pingtan-nianbao-list.html").read_text(encoding="utf-8")
+    links = re.findall(r'<a href="\./(\d{6}/t\d{8}_\d+\.htm)"[^>]*title="([^"]+)"', html)
+    return [(PINGTAN_COLUMN + path, title) for path, title in links]
+
+
+def pingtan_page(title: str) -> bytes:
+    """The real 2025 report page carrying another year's title, as the portal serves it (its ContentSource and
+    来源 stay 平潭综合实验区管委会办公室, the office that posts every year's report)."""
+    html = (REALPAGES / "pingtan-2025-report.html").read_text(encoding="utf-8")
+    real = "平潭综合实验区2025年度政府信息公开工作年度报告"
+    return html.replace(real, title).encode("utf-8")
+
+
+def test_every_pingtan_report_has_the_same_agency():
+    from scrapy.http import HtmlResponse, Request
+
+    from crawler.items import ReportPage
+    from crawler.spiders.portal import PortalSpider
+    from nianbao.sites import parse_site
+    from pipelines.extract import extract_document
+
+    reports = pingtan_list()
+    assert len(reports) == 10 and {recognise_title(t).year for _, t in reports} == set(range(2016, 2026))
+    real = (REALPAGES / "pingtan-2025-report.html").read_bytes()
+    assert b'<meta name="ContentSource" content="\xe5\xb9\xb3\xe6\xbd\xad' in real  # 平潭…
+    assert "来源：平潭综合实验区管委会办公室" in real.decode("utf-8")
+
+    spider = PortalSpider(site=parse_site({"name": "平潭综合实验区", "start_urls": [PINGTAN_COLUMN]}, "test"))
+    crawled, extracted = {}, {}
+    for url, title in reports:
+        body = real if "2025年度" in title else pingtan_page(title)
+        year = recognise_title(title).year
+        response = HtmlResponse(url=url, body=body, encoding="utf-8", request=Request(url, meta={"role": "article"}))
+        (item,) = [i for i in spider.parse(response) if isinstance(i, ReportPage)]
+        assert (item.title, item.year) == (title, year)
+        crawled[year] = (item.agency, item.agency_from)
+        ex = extract_document(body, url=url)
+        extracted[year] = (ex.agency, ex.agency_source)
+    assert set(crawled.values()) == {("平潭综合实验区", "title")}, crawled
+    assert set(extracted.values()) == {("平潭综合实验区", "title")}, extracted

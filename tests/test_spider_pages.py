@@ -42,8 +42,8 @@ def test_real_trs_report_page_gives_agency_year_date_and_site_code():
     assert len(items) == 1
     item = items[0]
     assert item.title == "平潭综合实验区2025年度政府信息公开工作年度报告"
-    # The title names the area; the page names the publishing office in full (ContentSource).
-    assert (item.agency, item.year) == ("平潭综合实验区管委会办公室", 2025)
+    # The title names the reporting body; ContentSource (平潭综合实验区管委会办公室) is the office that posted it.
+    assert (item.agency, item.agency_from, item.year) == ("平潭综合实验区", "title", 2025)
     assert item.published == "2026-03-10"  # the PubDate meta, not the URL's t20260313
     assert item.site_code == "3590000001"
     assert item.format == "html"
