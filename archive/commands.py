@@ -246,6 +246,11 @@ def check(data_dir: Path, out: TextIO | None = None) -> int:
         for problem in verify_index(iter(rows), reports, warc_dir):
             out.write(f"{problem}\n")
             problems.append(problem)
+        indexed = {(r["warc_file"], r["offset"]) for r in rows}
+        unindexed = sum(1 for name, rep in reports.items() for off in rep.records if (name, off) not in indexed)
+        if unindexed:
+            out.write(f"note: {unindexed} record(s) of the WARC files have no captures row (`nianbao reindex` "
+                      f"adds them)\n")
     else:
         out.write(f"no index ({db_path.name}) in {data_dir}: only the WARC files were checked\n")
     summary = f"checked {len(files)} WARC files ({records} records), {rows_checked} index rows"
