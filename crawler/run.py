@@ -149,6 +149,8 @@ def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any
         stats = crawler.stats.get_stats() if crawler.stats else {}
         summary["pages"] = int(stats.get("response_received_count", 0))
         summary["finish_reason"] = stats.get("finish_reason")
+        summary["extraction"] = {k.rsplit("/", 1)[1]: int(v) for k, v in sorted(stats.items())
+                                 if k.startswith("nianbao/extraction/")}
         summaries.append(summary)
     end_run(job, [s.get("finish_reason") for s in summaries])
     finished = now_iso()
@@ -167,6 +169,14 @@ def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any
     return RunResult(run_id, started, finished, summaries, outcomes, alerts)
 
 
+INCOMPLETE_EXTRACTION = ("partial", "no_text", "error", "truncated")  # no_tables: stubs, pre-2019
+
+
+def _extraction_note(extraction: dict[str, int]) -> str:
+    bad = sum(extraction.get(k, 0) for k in INCOMPLETE_EXTRACTION)
+    return f"  ({bad} incomplete: nianbao changes --all lists them)" if bad else ""
+
+
 def format_summary(result: RunResult) -> str:
     lines = [f"Run {result.run_id}: {len(result.summaries)} site(s)"]
     for s in result.summaries:
@@ -176,6 +186,10 @@ def format_summary(result: RunResult) -> str:
         lines.append(f"    list pages {s['list_pages']}, pages fetched {s.get('pages', 0)}, "
                      f"reports {s['reports']} (by data year: {years}), attachments {s['attachments']}, "
                      f"other pages {s.get('other_pages', 0)}, errors {s['errors']}")
+        extraction = s.get("extraction") or {}
+        if extraction:
+            lines.append("    extracted: " + ", ".join(f"{k} {v}" for k, v in extraction.items())
+                         + _extraction_note(extraction))
         for err in s.get("error_list", [])[:5]:
             lines.append(f"      error: {err.get('url')} {err.get('error')}")
     kinds = ("new", "changed", "restored", "removed")

@@ -94,10 +94,13 @@ def cmd_portal(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from nianbao.demo import run_demo
+    from nianbao.demo import DemoRefused, run_demo
 
-    return run_demo(args.data, edition=args.edition, delay=args.delay, port=args.port, notify=args.notify,
-                    link_base=args.link_base)
+    try:
+        return run_demo(args.data, edition=args.edition, delay=args.delay, port=args.port, notify=args.notify,
+                        link_base=args.link_base)
+    except DemoRefused as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def build_parser() -> argparse.ArgumentParser:

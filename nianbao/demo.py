@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -58,10 +57,54 @@ def compare_with_manifest(data_dir: Path, manifest: dict, since: str = "") -> di
     }
 
 
+def not_extracted(data_dir: Path, manifest: dict) -> list[tuple[str, str]]:
+    """Manifest reports of the 2019/2021 templates whose tables no page of theirs (report page or attachment)
+    yielded in its current version: (url, why)."""
+    from pipelines import database
+
+    db = database.connect(data_dir)
+    try:
+        out = []
+        for report in manifest["reports"]:
+            if report.get("template") not in ("2019", "2021"):
+                continue
+            row = db.execute(
+                "SELECT max((SELECT count(*) FROM cells c WHERE c.version_id = p.current_version_id)), "
+                "group_concat(DISTINCT v.extraction_status || ': ' || coalesce(v.extraction_message, '')) "
+                "FROM pages p JOIN pages r ON r.report_id = p.report_id "
+                "LEFT JOIN report_versions v ON v.id = p.current_version_id WHERE r.url = ?",
+                [report["url"]]).fetchone()
+            if not row or not row[0]:
+                out.append((report["url"], (row[1] if row and row[1] else "no version with tables")))
+        return out
+    finally:
+        db.close()
+
+
+class DemoRefused(Exception):
+    """The demo cannot run as asked (ports taken, a data folder of another portal): exit 2 with the reason."""
+
+
+def _ports_of_earlier_runs(data_dir: Path) -> set[int]:
+    from urllib.parse import urlsplit
+
+    sites_file = data_dir / "demo-sites.yaml"
+    if not sites_file.exists():
+        return set()
+    ports = set()
+    for line in sites_file.read_text(encoding="utf-8").splitlines():
+        if "http://127.0.0.1:" in line:
+            url = line[line.index("http://"):].strip().strip("'\"[],")
+            if urlsplit(url).port:
+                ports.add(urlsplit(url).port)
+    return ports
+
+
 @contextmanager
 def start_portal(edition: int, port: int):
     """The portal on its usual ports, so that runs into one data folder see the same URLs (change detection
-    compares pages by URL); on free ports, with a warning, when those are taken."""
+    compares pages by URL). Ports taken: refused, never a silent move to other ports (the runs of one data
+    folder would then not be comparable)."""
     from nianbao.portal.server import Portal
 
     portal = Portal(port=port, edition=edition)
@@ -69,9 +112,8 @@ def start_portal(edition: int, port: int):
         portal.start()
     except OSError as exc:
         portal.stop()
-        print(f"warning: port {port}+ is taken ({exc.strerror}); serving the demo portal on free ports. "
-              f"Runs on other ports cannot be compared with runs on {port}.", file=sys.stderr)
-        portal = Portal(port=0, edition=edition).start()
+        raise DemoRefused(f"port {port} or one of the next three is taken ({exc.strerror}): stop what uses it, "
+                          f"or run the demo on other ports with --port N and a new --data folder") from exc
     try:
         yield portal
     finally:
@@ -83,6 +125,12 @@ def run_demo(data_dir: str | Path, edition: int = 1, delay: float | None = None,
     from crawler.run import format_summary, run_crawl
 
     data_dir = Path(data_dir)
+    earlier = _ports_of_earlier_runs(data_dir)
+    wanted = set(range(port, port + 4))
+    if earlier and not earlier <= wanted:
+        raise DemoRefused(f"{data_dir} holds demo runs against ports {', '.join(map(str, sorted(earlier)))}, not "
+                          f"{port}–{port + 3}: their pages could not be compared with this run's; use the same "
+                          f"--port or a new --data folder")
     data_dir.mkdir(parents=True, exist_ok=True)
     with start_portal(edition, port) as portal:
         sites = demo_sites(portal, DEMO_DELAY if delay is None else delay)
@@ -115,5 +163,11 @@ def run_demo(data_dir: str | Path, edition: int = 1, delay: float | None = None,
     print(f"  nianbao show URL --data {data_dir}          # an archived capture, from the WARC")
     if edition == 1:
         print(f"  nianbao demo --edition 2 --data {data_dir}   # crawl the portal's later edition into the same data")
-    complete = not check["reports_missed"] and not check["attachments_missed"] and not check["false_reports"]
+    unread = not_extracted(data_dir, manifest)
+    if unread:
+        print(f"\n{len(unread)} report(s) of the manifest without their tables extracted:")
+        for url, why in unread[:20]:
+            print(f"  not extracted: {url}  ({why})")
+    complete = (not check["reports_missed"] and not check["attachments_missed"] and not check["false_reports"]
+                and not unread)
     return 0 if complete else 1

@@ -54,6 +54,7 @@ class Content:
     meta: dict[str, Any] = field(default_factory=dict)
     content_hash: str = ""
     normaliser: str = ""
+    status: str = "ok"  # the extraction's status (pipelines/extract/model.py), or "unsupported" without one
 
 
 def content_of(extraction: Any, body: bytes | None) -> Content:
@@ -65,7 +66,7 @@ def content_of(extraction: Any, body: bytes | None) -> Content:
         # A type we cannot read here (e.g. .doc without LibreOffice): the bytes decide.
         digest = hashlib.sha256(body or b"").hexdigest()
         return Content(ok=True, message=f"{status}: compared by bytes", text="", normalised_text="",
-                       content_hash="raw:" + digest, normaliser=NORMALISER_VERSION)
+                       content_hash="raw:" + digest, normaliser=NORMALISER_VERSION, status=status)
     data = extraction.to_json_dict() if hasattr(extraction, "to_json_dict") else dict(extraction)
     message = str(getattr(extraction, "message", data.get("message", "")) or "")
     text = getattr(extraction, "text", None) or data.get("text") or "\n".join(
@@ -77,7 +78,7 @@ def content_of(extraction: Any, body: bytes | None) -> Content:
     return Content(
         ok=ok, message=message or status, text=text or "", normalised_text=normalised, cells=cells,
         checks=[dict(c) for c in data.get("checks") or []], sections=dict(data.get("sections") or {}), meta=meta,
-        content_hash=content_hash(normalised, cells), normaliser=NORMALISER_VERSION,
+        content_hash=content_hash(normalised, cells), normaliser=NORMALISER_VERSION, status=status,
     )
 
 
@@ -141,16 +142,31 @@ class TrackVersions:
         if self.db is not None:
             self.db.close()
 
+    def _count(self, what: str) -> None:
+        if self.crawler is not None and self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"nianbao/extraction/{what}")
+
+    def _record(self, item, listed: bool = True) -> None:
+        """One fetched document: its outcome recorded, its extraction status counted and, unless complete, logged."""
+        content = content_of(item.extraction, item.body)
+        outcome = record_fetch(self.db, self.run_id, item.url, content, not_modified=item.not_modified,
+                               listed=listed)
+        if item.not_modified:
+            self._count("not_modified")
+            return
+        self._count(content.status)
+        if content.status != "ok" or outcome == "extract_failed":
+            logger.warning("extraction %s for %s (%s): %s", content.status, item.url, outcome, content.message)
+
     def process_item(self, item):
         try:
             if isinstance(item, ReportPage | ReportAttachment) and getattr(item, "truncated", None):
                 record_truncated(self.db, self.run_id, item.url, item.truncated)
+                self._count("truncated")
             elif isinstance(item, ReportPage) and item.format in ("html", "attachment") and item.body is not None:
-                record_fetch(self.db, self.run_id, item.url, content_of(item.extraction, item.body),
-                             not_modified=item.not_modified, listed=getattr(item, "listed", True))
+                self._record(item, listed=getattr(item, "listed", True))
             elif isinstance(item, ReportAttachment) and item.body is not None:
-                record_fetch(self.db, self.run_id, item.url, content_of(item.extraction, item.body),
-                             not_modified=item.not_modified)
+                self._record(item)
             elif isinstance(item, PageGone):
                 record_gone(self.db, self.run_id, item.url, f"HTTP {item.status}")
             elif isinstance(item, FetchFailed):
@@ -200,7 +216,7 @@ def _insert_version(db, page: dict, content: Content, capture_id: str | None, se
         "title": content.meta.get("title"), "agency": content.meta.get("agency"), "year": content.meta.get("year"),
         "published": content.meta.get("published"), "site_code": content.meta.get("site_code"),
         "template": content.meta.get("template"), "text": content.text, "normalised_text": content.normalised_text,
-        "sections": json.dumps(content.sections, ensure_ascii=False), "extraction_status": "ok",
+        "sections": json.dumps(content.sections, ensure_ascii=False), "extraction_status": content.status,
         "extraction_message": content.message, "normaliser": content.normaliser,
     }).last_pk
     cells = {}

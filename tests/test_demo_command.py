@@ -32,3 +32,28 @@ def test_demo_twice_then_check(tmp_path):
     check = run("check", "--data", str(data))
     assert check.returncode == 0 and "ok" in check.stdout
     assert not list((data / "warc").glob("*.open"))
+
+
+def test_demo_refuses_ports_in_use(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = run("demo", "--port", str(port), "--data", str(tmp_path / "d"))
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "taken" in out.stderr and "--port" in out.stderr
+    assert not (tmp_path / "d" / "nianbao.db").exists()
+
+
+def test_demo_refuses_a_data_folder_of_other_ports(tmp_path):
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "demo-sites.yaml").write_text(
+        "sites:\n- key: xicheng\n  name: 北京市西城区人民政府\n  start_urls:\n  - http://127.0.0.1:9901/\n",
+        encoding="utf-8")
+    out = run("demo", "--data", str(data))
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "9901" in out.stderr and "--data" in out.stderr
+    assert not (data / "nianbao.db").exists()
