@@ -51,7 +51,7 @@ AGENCIES: tuple[Agency, ...] = (
     Agency("xigong", "scjgj", "洛阳市西工区市场监督管理局", "区市场监管局", "dept", _yrs(2022, 2025)),
     Agency("xigong", "wcl", "洛阳市西工区王城路街道办事处", "王城路街道", "street", _yrs(2022, 2025)),
     Agency("xigong", "hs", "洛阳市西工区红山街道办事处", "红山街道", "street", _yrs(2023, 2025)),
-    Agency("pingtan", "", "平潭综合实验区管委会办公室", "实验区", "gov", _yrs(2016, 2025)),
+    Agency("pingtan", "", "平潭综合实验区", "实验区", "gov", _yrs(2016, 2025)),
     Agency("shanghai", "bgt", "上海市人民政府办公厅", "市政府办公厅", "office", (2019,)),
     Agency("shanghai", "fgw", "上海市发展和改革委员会", "市发展改革委", "dept", _yrs(2019, 2024)),
     Agency("shanghai", "jw", "上海市教育委员会", "市教委", "dept", _yrs(2020, 2023)),

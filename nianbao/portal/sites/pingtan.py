@@ -76,7 +76,7 @@ def generated_article(ctx: SiteContext, item: Any, body: str, attachments: list[
     """The real 2025 page with another item's metadata, title, body and attachment list."""
     text = real_page(REPORT_FILE)
     title = esc(flat_title(item.title))
-    source = esc(getattr(item, "agency", None) or "平潭综合实验区管委会办公室")
+    source = "平潭综合实验区管委会办公室"  # as on the real pages: the office that posts every year's report
     when = pub_time(item)
     text = _sub(r'<meta name="ArticleTitle" content="[^"]*"/>', f'<meta name="ArticleTitle" content="{title}"/>', text)
     text = _sub(r'<meta name="PubDate" content="[^"]*"/>', f'<meta name="PubDate" content="{when}"/>', text)
