@@ -106,6 +106,7 @@ def conditional_base(db: sqlite_utils.Database, url: str) -> Base | None:
 def completed_in_run(db: sqlite_utils.Database, crawl_id: str, url: str, method: str,
                      body_digest: str) -> dict[str, Any] | None:
     """The latest complete response/revisit of this run for the same request (URL, method, body), else None.
+    A server error (5xx) or a truncated body is not complete: a resumed run fetches it again.
 
     Matched through the request record (its payload digest is the request body's), then its concurrent record;
     a plain GET may also match a revisit written without its request record.
@@ -114,12 +115,14 @@ def completed_in_run(db: sqlite_utils.Database, crawl_id: str, url: str, method:
         f"select c.* from {TABLE} r join {TABLE} c on c.id = r.concurrent_to "
         "where r.record_type = 'request' and r.crawl_id = ? and r.url = ? and r.method = ? "
         "and r.payload_digest = ? and c.record_type in ('response', 'revisit') and c.truncated is null "
+        "and coalesce(c.status, 0) < 500 "
         "order by c.timestamp desc, c.rowid desc limit 1",
         [crawl_id, url, method, body_digest],
     ))
     if not rows and method == "GET" and body_digest == EMPTY_DIGEST:
         rows = list(db.query(
             f"select c.* from {TABLE} c where c.record_type = 'revisit' and c.crawl_id = ? and c.url = ? "
+            "and coalesce(c.status, 0) < 500 "
             f"and not exists (select 1 from {TABLE} r where r.concurrent_to = c.id) "
             "order by c.timestamp desc, c.rowid desc limit 1",
             [crawl_id, url],

@@ -22,7 +22,7 @@ from archive.jobstate import begin_run, end_run
 from archive.lock import writer_lock
 from crawler.spiders.portal import PortalSpider
 from nianbao import __version__
-from nianbao.sites import SiteConfig
+from nianbao.sites import SiteConfig, write_sites
 from pipelines import database
 from pipelines.database import now_iso
 from pipelines.extraction import shutdown_pool
@@ -42,6 +42,13 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return all(s.get("column_found") or s.get("reports") for s in self.summaries)
+
+
+def run_sites_file(data_dir: str | Path, run_id: str) -> Path:
+    """Where a run keeps the sites it was started with (beside its job state)."""
+    from archive.jobstate import jobs_dir
+
+    return jobs_dir(data_dir) / run_id / "sites.yaml"
 
 
 def new_run_id() -> str:
@@ -123,6 +130,8 @@ def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any
                notify: list[str] | None, link_base: str | None, resume: bool) -> RunResult:
     job = begin_run(data_dir, new_run_id(), [s.key for s in sites], resume=resume)
     run_id = job.run_id
+    if not resume:  # the run's own sites, whatever registry file they came from: --resume reads them back
+        write_sites(sites, run_sites_file(data_dir, run_id))
     started = now_iso()
     base = project_settings()
     setup_logging(data_dir, run_id, quiet_console=sys.stderr.isatty())

@@ -64,7 +64,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def _crawl(args: argparse.Namespace) -> int:
-    from crawler.run import format_summary, run_crawl
+    from crawler.run import format_summary, run_crawl, run_sites_file
     from nianbao.sites import load_notify, load_sites
 
     registry = load_sites(args.sites)
@@ -78,7 +78,14 @@ def _crawl(args: argparse.Namespace) -> int:
         state = unfinished_run(args.data)
         if state is None:
             raise UsageError(f"no unfinished crawl to resume in {args.data}")
+        remembered = run_sites_file(args.data, state["run_id"])
+        if remembered.exists():  # the sites the run was started with, from whichever file they came
+            registry = {**registry, **load_sites(remembered)}
         sites = [registry[key] for key in state["sites"] if key in registry]
+        lost = [key for key in state["sites"] if key not in registry]
+        if lost:
+            raise UsageError(f"the run to resume crawled site(s) {', '.join(lost)} that no registry names now; "
+                             "give their file with --sites")
     notify = list(args.notify or []) + load_notify(args.sites)
     result = run_crawl(sites, args.data, crawl_overrides(args), notify=notify, link_base=args.link_base,
                        resume=args.resume)
