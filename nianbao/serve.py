@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -64,6 +65,21 @@ class Refresher:
                 print(f"nianbao serve: snapshot refresh failed: {exc}", file=sys.stderr)
 
 
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (raises OSError when the port is taken or the address is not ours)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT only; a listener still conflicts
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -81,6 +97,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: Datasette plugins that write are installed ({', '.join(writers)}); `nianbao serve` is "
               "read-only: uninstall them or use another environment", file=sys.stderr)
         return 2
+    # Bind first: a port in use is an error (exit 2) before any snapshot is made, not a server that never served.
+    try:
+        sock = listen_socket(args.host, args.port)
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc} (is another server "
+              "running there? pass --port)", file=sys.stderr)
+        return 2
     marker = run_marker(data_dir)
     snapshot = take_snapshot(data_dir)
     ds = build_datasette(snapshot, data_dir, base_url=args.base_url)
@@ -94,10 +117,16 @@ def run(args: argparse.Namespace) -> int:
     print(f"  reports   {root}{BASE_PATH}/report/VERSION_ID")
     print(f"  alerts    nianbao crawl --link-base {root}{BASE_PATH} …")
     sys.stdout.flush()
+    server = uvicorn.Server(uvicorn.Config(ds.app(), host=args.host, port=args.port, log_level="warning",
+                                           lifespan="on"))
     try:
-        uvicorn.run(ds.app(), host=args.host, port=args.port, log_level="warning", lifespan="on")
+        server.run(sockets=[sock])
     finally:
         refresher.stop.set()
+        sock.close()
+    if not server.started:
+        print("error: the server did not start", file=sys.stderr)
+        return 1
     return 0
 
 

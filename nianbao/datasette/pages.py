@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -64,10 +65,14 @@ def cell_diff_html(diffs: list[dict[str, Any]], limit: int | None = None) -> str
 
 
 def _int(value: str) -> int:
+    """An id from the URL; anything that cannot be a row id (not a number, beyond SQLite's integers) is a 404."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError) as exc:
         raise NotFound("not found") from exc
+    if not 0 <= number < 2**63:
+        raise NotFound(f"no such id {value}")
+    return number
 
 
 # ------------------------------------------------------------------------------------------------ report page
@@ -171,7 +176,12 @@ def _download_name(url: str, mime: str) -> str:
     return name
 
 
+_UUID = re.compile(r"[0-9a-fA-F-]{36}")
+
+
 async def capture_page(datasette, request):
+    if not _UUID.fullmatch(request.url_vars["uuid"]):
+        raise NotFound("not a capture id (a WARC-Record-ID's UUID)")
     capture_id = f"<urn:uuid:{request.url_vars['uuid'].lower()}>"
     row = await _db(datasette).execute_fn(lambda conn: one(conn, "SELECT * FROM captures WHERE id = ?",
                                                            [capture_id]))

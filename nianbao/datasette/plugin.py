@@ -15,6 +15,8 @@ Everything stored is escaped (Jinja autoescape, markupsafe); nothing archived is
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 from typing import Any
 
 from datasette import hookimpl
@@ -27,8 +29,58 @@ VERSION_COLUMNS = {"version_id", "previous_version_id", "current_version_id", "v
 CAPTURE_COLUMNS = {"capture_id", "last_capture_id", "refers_to", "concurrent_to"}
 
 
+# The longest string or blob any SQL of a request may make. `sql_time_limit_ms` interrupts SQLite only between VM
+# steps, never inside one function call: `printf('%.*c', 900000000, 'x')` would run 30 s at 3 GB. With this limit it
+# fails at once with "string or blob too big". Stored values stay far below it (texts of reports, JSON of diffs).
+MAX_LENGTH = 10_000_000
+
+
+_SPEC = re.compile(r"%([-+ 0#!,]*)(\*|\d+)?(?:\.(\*|\d+))?(?:ll|l)?(.)", re.S)
+
+
+def _sizes(fmt: str, args: tuple) -> list[int]:
+    """The widths and precisions `printf(fmt, *args)` asks for (a `*` takes the next argument, as in SQLite)."""
+    sizes, i = [], 0
+    for match in _SPEC.finditer(fmt):
+        if match.group(4) == "%" and not (match.group(2) or match.group(3)):
+            continue
+        for part in (match.group(2), match.group(3)):
+            if part == "*":
+                value = args[i] if i < len(args) else 0
+                i += 1
+                try:
+                    sizes.append(abs(int(value)))
+                except (TypeError, ValueError, OverflowError):
+                    sizes.append(0)
+            elif part:
+                sizes.append(int(part))
+        i += 1
+    return sizes
+
+
+def bounded_printf(conn: sqlite3.Connection) -> None:
+    """Replace `printf` and `format` on `conn` by a check of their widths and precisions in front of SQLite's own
+    printf (run on a private in-memory connection). SQLite 3.40's printf keeps looping over a width or precision
+    beyond the length limit (`printf('%.*c', 900000000, 'x')` takes 7 s and answers NULL); this refuses it at once."""
+    inner = sqlite3.connect(":memory:", check_same_thread=False)
+    inner.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_LENGTH)
+
+    def printf(fmt, *args):
+        if fmt is None:
+            return None
+        if any(size > MAX_LENGTH for size in _sizes(str(fmt), args)):
+            raise ValueError(f"string or blob too big (printf width or precision over {MAX_LENGTH:,})")
+        marks = ", ".join("?" * (len(args) + 1))
+        return inner.execute(f"SELECT printf({marks})", (fmt, *args)).fetchone()[0]
+
+    for name in ("printf", "format"):
+        conn.create_function(name, -1, printf, deterministic=True)
+
+
 @hookimpl
 def prepare_connection(conn):
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_LENGTH)
+    bounded_printf(conn)
     sqlfuncs.register(conn)
 
 
@@ -116,10 +168,12 @@ def render_cell(row, value, column, table, database, datasette):
 @hookimpl
 def register_routes():
     return [
-        (rf"^{BASE_PATH}/report/(?P<version_id>\d+)$", pages.report_page),
-        (rf"^{BASE_PATH}/change/(?P<change_id>\d+)$", pages.change_page),
+        # Ids are matched loosely and checked by the page: a malformed id is the page's 404 (Datasette 0.65's
+        # own 404 for an unmatched path fails with `rich` installed and answers 500).
+        (rf"^{BASE_PATH}/report/(?P<version_id>[^/]+)$", pages.report_page),
+        (rf"^{BASE_PATH}/change/(?P<change_id>[^/]+)$", pages.change_page),
         (rf"^{BASE_PATH}/changes$", pages.changes_page),
         (rf"^{BASE_PATH}/coverage$", pages.coverage_page),
-        (rf"^{BASE_PATH}/capture/(?P<uuid>[0-9a-fA-F-]{{36}})$", pages.capture_page),
+        (rf"^{BASE_PATH}/capture/(?P<uuid>[^/]+)$", pages.capture_page),
         (rf"^{BASE_PATH}/?$", pages.index_page),
     ]
