@@ -185,14 +185,27 @@ def show(data_dir: Path, url: str, at: str | None, out: TextIO, output: Path | N
 
 
 def reindex(data_dir: Path) -> int:
-    """Rebuild the `captures` rows of every closed WARC file from the files alone (idempotent)."""
+    """Rebuild the archive's columns of the `captures` rows of every closed WARC file from the files alone
+    (idempotent). Columns the pipelines added (outcome, normalised digest, version) are kept; rows whose record
+    is not found in any closed file are reported, not deleted."""
     db = index.open_db(_db_path(data_dir))
     total = 0
+    found: set[str] = set()
     for path in warc_files(_warc_dir(data_dir)):
         rows = list(file_rows(path))
         index.write_rows(db, rows)
+        found.update(row["id"] for row in rows)
         total += len(rows)
     print(f"reindexed {total} rows", file=sys.stderr)
+    orphans = index.rows_without_record(db, found)
+    if orphans:
+        print(f"warning: {len(orphans)} captures row(s) have no record in the closed WARC files; kept as they are "
+              f"(`nianbao check` tells which files are missing or unreadable):", file=sys.stderr)
+        for row in orphans[:20]:
+            print(f"  {row['id']} {row['record_type']} {row['url']} ({row['warc_file'] or 'no file'})",
+                  file=sys.stderr)
+        if len(orphans) > 20:
+            print(f"  … and {len(orphans) - 20} more", file=sys.stderr)
     return 0
 
 

@@ -68,11 +68,30 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
 
 
 def write_rows(db: sqlite_utils.Database, rows: Iterable[dict[str, Any]]) -> None:
-    """Insert rows in one transaction, replacing rows with the same record id (reindex is idempotent)."""
+    """Upsert rows in one transaction, by record id: the archive's own columns (COLUMNS) are written, every other
+    column of an existing row (the pipelines' `outcome`, `normalised_digest`, `version_id`) is left as it is, so
+    writing a row again (reindex, salvage) is idempotent and keeps what was derived from it."""
     rows = list(rows)
-    if rows:
-        with db.conn:
-            db[TABLE].insert_all(rows, pk="id", replace=True)
+    if not rows:
+        return
+    unknown = {key for row in rows for key in row} - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"not columns of {TABLE}: {sorted(unknown)}")
+    names = list(COLUMNS)
+    quoted = ", ".join(f'"{name}"' for name in names)
+    updates = ", ".join(f'"{name}" = excluded."{name}"' for name in names if name != "id")
+    sql = (f"INSERT INTO {TABLE} ({quoted}) VALUES ({', '.join('?' * len(names))}) "
+           f"ON CONFLICT(id) DO UPDATE SET {updates}")
+    with db.conn:
+        db.conn.executemany(sql, [[row.get(name) for name in names] for row in rows])
+
+
+def rows_without_record(db: sqlite_utils.Database, ids: set[str]) -> list[dict[str, Any]]:
+    """Rows of the table whose id is not in `ids` (the records a reindex found): their record is gone or sits in a
+    file that is not closed. Reindex reports them and keeps them (and their pipeline state)."""
+    rows = db.execute(f"SELECT id, record_type, url, warc_file, timestamp FROM {TABLE} ORDER BY timestamp, id")
+    keys = ("id", "record_type", "url", "warc_file", "timestamp")
+    return [dict(zip(keys, row, strict=True)) for row in rows if row[0] not in ids]
 
 
 def _normalise_at(at: str) -> str:
