@@ -12,6 +12,7 @@
 | `changes` | new / changed / restored / removed report, with its cell diffs and text diff | pipelines/versions.py |
 | `alerts` | digest sent (or not) to one channel after a run | pipelines/alerts.py |
 | `runs` | crawl run, with the per-site summary | crawler/run.py |
+| `version_aliases` | version id a re-evaluation could not keep (the rules changed its content): the id it resolves to | pipelines/reevaluate.py |
 
 Schema changes go through MIGRATIONS (PRAGMA user_version counts the ones applied).
 """
@@ -131,7 +132,13 @@ def _v4(db: sqlite_utils.Database) -> None:
     ensure_fts(db)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    """Old version ids that `reevaluate` could not keep, each with the version it now resolves to."""
+    db["version_aliases"].create({"old_id": int, "new_id": int, "created": str}, pk="old_id", if_not_exists=True)
+    db["version_aliases"].create_index(["new_id"], if_not_exists=True)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
