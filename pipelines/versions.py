@@ -203,6 +203,14 @@ def _capture_id(db, url: str, run_id: str) -> str | None:
     return row[0] if row else None
 
 
+def _recorded_outcome(db, url: str, run_id: str) -> str | None:
+    """The outcome already recorded on the run's latest capture of `url`, if any."""
+    row = db.execute(
+        "SELECT outcome FROM captures WHERE url = ? AND crawl_id = ? AND record_type IN ('response', 'revisit') "
+        "ORDER BY timestamp DESC LIMIT 1", [url, run_id]).fetchone()
+    return row[0] if row else None
+
+
 def cells_of(db, version_id: int) -> list[dict[str, Any]]:
     rows = db.execute('SELECT "table", "row", "column", value, raw, unit FROM cells WHERE version_id = ?',
                       [version_id]).fetchall()
@@ -294,6 +302,12 @@ def record_fetch(db, run_id: str, url: str, content: Content, *, not_modified: b
         page = _page(db, url)
         if page is None or page["report_id"] is None:
             return "ignored"
+        if capture_id is None:
+            recorded = _recorded_outcome(db, url, run_id)
+            if recorded is not None:
+                # The run's capture of this URL already has its outcome: this is its response replayed from the
+                # archive by a resumed run (archive.conditional.ReplayCompleted). The original outcome stands.
+                return recorded
         current = _version(db, page["current_version_id"])
         earlier = {h: i for i, h in db.execute(
             "SELECT id, content_hash FROM report_versions WHERE page_url = ? ORDER BY id", [url]).fetchall()}

@@ -141,3 +141,48 @@ def test_new_rules_keep_ids_and_alias_the_versions_they_merge(copy, monkeypatch)
         assert db.execute("SELECT count(*) FROM captures WHERE version_id = ?", [second]).fetchone() == (0,)
     finally:
         db.close()
+
+
+def test_a_replayed_fetch_keeps_the_captures_original_outcome(copy):
+    """A resumed run replays what it completed from the archive; recording that replay again must not turn the
+    capture's `new` (or `changed`) into `unchanged`."""
+    from archive.reader import decoded_body, read_record
+    from pipelines.database import connect
+    from pipelines.extraction import extract
+    from pipelines.versions import content_of, record_fetch
+
+    db = connect(copy)
+    try:
+        capture_id, url, crawl_id, warc_file, offset = db.execute(
+            "SELECT c.id, c.url, c.crawl_id, c.warc_file, c.\"offset\" FROM captures c WHERE c.outcome = 'changed'"
+        ).fetchone()
+        before = snapshot(copy)
+        record = read_record(copy / "warc" / warc_file, offset)
+        body = decoded_body(record)
+        content = content_of(extract(body, url, record.http_headers.get_header("Content-Type")), body)
+        assert record_fetch(db, crawl_id, url, content) == "changed"
+    finally:
+        db.close()
+    assert snapshot(copy) == before
+
+
+def test_reevaluate_reproduces_a_removal_found_in_the_lists(copy):
+    """"No longer listed" is a fact of the crawl kept on its capture: reevaluate reproduces the `removed`."""
+    from pipelines.reevaluate import reevaluate
+
+    con = sqlite3.connect(copy / "nianbao.db")
+    capture_id, url = con.execute(
+        "SELECT id, url FROM captures WHERE outcome = 'unchanged' AND status = 200 ORDER BY timestamp DESC"
+    ).fetchone()
+    with con:
+        con.execute("UPDATE captures SET outcome = 'removed' WHERE id = ?", [capture_id])
+    con.close()
+    reevaluate(copy, [url])
+    con = sqlite3.connect(copy / "nianbao.db")
+    try:
+        assert con.execute("SELECT outcome FROM captures WHERE id = ?", [capture_id]).fetchone() == ("removed",)
+        assert con.execute("SELECT last_outcome FROM pages WHERE url = ?", [url]).fetchone() == ("removed",)
+        assert [r[0] for r in con.execute("SELECT kind FROM changes WHERE page_url = ? ORDER BY id", [url])] == [
+            "new", "removed"]
+    finally:
+        con.close()
