@@ -18,7 +18,9 @@ def cell_text(el: lxml_html.HtmlElement) -> str:
     parts: list[str] = []
 
     def walk(node: lxml_html.HtmlElement) -> None:
-        tag = node.tag if isinstance(node.tag, str) else ""
+        if not isinstance(node.tag, str):
+            return  # a comment (Word's <!--[if gte mso 9]>…<![endif]-->) or processing instruction: not visible
+        tag = node.tag
         if tag in ("script", "style"):
             return
         if tag == "br":

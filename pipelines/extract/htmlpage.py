@@ -16,6 +16,9 @@ from .metadata import Meta, html_meta
 from .normalise import collapse
 from .reader import Read
 
+# huge_tree: Word-pasted pages nest hundreds of unclosed <span>s; libxml2's default depth limit (256) would
+# silently cut the tree before the tables.
+_PARSER = lxml.html.HTMLParser(huge_tree=True)
 _ATTACHMENT = re.compile(r"\.(?:pdf|docx?|wps|xlsx?|et|rtf)(?:$|[?#])", re.I)
 
 
@@ -56,7 +59,7 @@ def _text(node: lxml.html.HtmlElement, tables: bool = True) -> str:
 
 
 def read_html(text: str, url: str | None) -> tuple[Read, Meta]:
-    root = lxml.html.document_fromstring(text) if text.strip() else lxml.html.fromstring("<html/>")
+    root = lxml.html.document_fromstring(text, parser=_PARSER) if text.strip() else lxml.html.fromstring("<html/>")
     for bad in root.xpath("//script|//style|//noscript"):
         bad.drop_tree()
     body = container(root)
