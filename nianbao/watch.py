@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import random
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -40,21 +41,52 @@ def crawl_command(args: argparse.Namespace) -> list[str]:
     return cmd
 
 
+class _Stop(Exception):
+    pass
+
+
 def cmd_watch(args: argparse.Namespace) -> int:
+    """Run crawls until stopped. SIGTERM or SIGINT is passed on to the running crawl, which stops cleanly (its
+    job state kept for --resume); watch waits for it, so no crawl outlives watch."""
+    child: subprocess.Popen | None = None
+    stopping: list[int] = []
+
+    def on_signal(signum: int, _frame) -> None:
+        stopping.append(signum)
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+        else:
+            raise _Stop
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     runs = 0
     try:
-        while args.max_runs is None or runs < args.max_runs:
+        while (args.max_runs is None or runs < args.max_runs) and not stopping:
             if runs or not args.now:
                 wait = args.every + random.uniform(0, args.jitter)  # noqa: S311 - not security relevant
                 print(f"next run in {wait / 60:.1f} min (Ctrl-C to stop)", flush=True)
                 time.sleep(wait)
             runs += 1
             print(f"run {runs}: {' '.join(crawl_command(args)[1:])}", flush=True)
-            code = subprocess.call(crawl_command(args))
+            child = subprocess.Popen(crawl_command(args))
+            while True:
+                try:
+                    code = child.wait()
+                    break
+                except _Stop:  # a second signal while the child was already gone
+                    continue
+            child = None
+            if stopping:
+                print(f"stopped (signal {stopping[0]}); the interrupted run can be continued with crawl --resume",
+                      flush=True)
+                break
             if code != 0:
                 print(f"run {runs} exited with {code}; continuing", file=sys.stderr, flush=True)
-    except KeyboardInterrupt:
-        print("stopped")
+    except _Stop:
+        print("stopped", flush=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 
