@@ -25,7 +25,7 @@ from nianbao import __version__
 from nianbao.sites import SiteConfig, write_sites
 from pipelines import database
 from pipelines.database import now_iso
-from pipelines.extraction import shutdown_pool
+from pipelines.extraction import check_environment, shutdown_pool
 from pipelines.notify import notify_run
 from pipelines.store import record_run
 
@@ -120,6 +120,7 @@ def run_crawl(sites: list[SiteConfig], data_dir: str | Path, overrides: dict[str
     `notify` channels (Apprise URLs). With `resume`, continue the data folder's unfinished run (same run id,
     completed pages answered from the archive). Blocks until done. Holds the data folder's writer lock
     (`archive.lock`): raises `LockHeld` when another writer has it, unless `wait`."""
+    check_environment()  # a broken installation fails here, once, before anything is crawled
     data_dir = Path(data_dir).resolve()
     # One writer per data folder, taken before anything in it is touched (a refused crawl changes nothing).
     with writer_lock(data_dir, wait=wait):

@@ -322,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from archive.lock import LockHeld
     from nianbao.sites import SitesError
+    from pipelines.extraction import MissingDependency
 
     try:
         check_args(args)
@@ -329,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, SitesError, LockHeld) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except MissingDependency as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # `nianbao cdx | head`: the reader left; stop quietly like other Unix tools.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -68,6 +68,28 @@ def _worker_init(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+class MissingDependency(RuntimeError):
+    """The extraction stack cannot be imported: the installation is broken, every document would fail."""
+
+
+def check_environment() -> None:
+    """Import the whole extraction stack once, before a crawl, so that a broken installation (e.g. jusText's
+    `lxml.html.clean` without `lxml_html_clean`) stops the run loudly, naming the missing piece, instead of
+    failing every document one by one."""
+    try:
+        import docx  # noqa: F401
+        import justext  # noqa: F401
+        import lxml.html.clean  # noqa: F401
+        import pdfplumber  # noqa: F401
+        import trafilatura  # noqa: F401
+
+        from pipelines.extract import extract_document  # noqa: F401
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or str(exc)
+        raise MissingDependency(f"extraction cannot run: {exc} (missing: {missing}); reinstall nianbao "
+                                "(pip install -e . or make demo) so that every declared requirement is present") from exc
+
+
 def _failed(url: str, message: str):
     from pipelines.extract import model
 
