@@ -5,7 +5,6 @@ real snapshot of a small archive."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -33,15 +32,12 @@ def get(ds, path: str, params: dict | None = None):
 
 
 def test_a_huge_string_fails_fast(ds):
-    started = time.monotonic()
+    # Refused, not computed: unguarded, SQLite builds the 900 MB string for seconds and answers NULL with 200.
     response = get(ds, "/nianbao.json", {"sql": BOMB, "_shape": "array"})
-    elapsed = time.monotonic() - started
-    assert elapsed < 2, elapsed
     assert response.status_code == 400 and "error" in response.json(), response.text[:500]
     for sql in ("select printf('%900000000d', 1)", "select format('%-*s', -900000000, 'x')"):
-        started = time.monotonic()
         response = get(ds, "/nianbao.json", {"sql": sql})
-        assert response.status_code == 400 and time.monotonic() - started < 2, (sql, response.text[:300])
+        assert response.status_code == 400, (sql, response.text[:300])
     for sql in ("select length(zeroblob(900000000))", "select length(replace(hex(randomblob(4800000)), 'A', 'AAAA'))"):
         response = get(ds, "/nianbao.json", {"sql": sql})
         assert response.status_code == 400 and "too big" in response.text, (sql, response.text[:300])
@@ -88,3 +84,20 @@ def test_serve_refuses_a_port_in_use(tmp_path):
     assert done.returncode == 2, (done.stdout, done.stderr[-2000:])
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert not (data / "serve").exists()  # refused before any snapshot was made
+
+
+def test_a_version_id_merged_by_reevaluate_redirects_to_its_version(tmp_path):
+    data = tmp_path / "data"
+    db = database.connect(data)
+    with db.conn:
+        db.execute("INSERT INTO sites (key, name) VALUES ('xicheng', '北京市西城区人民政府')")
+        db.execute("INSERT INTO reports (id, site, agency, year, title, url) VALUES "
+                   "(1, 'xicheng', '北京市西城区人民政府', 2020, 't', 'http://127.0.0.1/r.html')")
+        db.execute("INSERT INTO report_versions (id, report_id, page_url, content_hash, title) VALUES "
+                   "(7, 1, 'http://127.0.0.1/r.html', 'h', 't')")
+        db.execute("INSERT INTO version_aliases (old_id, new_id) VALUES (3, 7)")
+    db.close()
+    served = build_datasette(take_snapshot(data, tmp_path / "snap"), data)
+    moved = get(served, "/-/nianbao/report/3")
+    assert moved.status_code == 302 and moved.headers["location"].endswith("/-/nianbao/report/7")
+    assert get(served, "/-/nianbao/report/4").status_code == 404

@@ -80,6 +80,10 @@ async def report_page(datasette, request):
     version_id = _int(request.url_vars["version_id"])
     context = await _db(datasette).execute_fn(lambda conn: report_context(conn, version_id))
     if context is None:
+        # An id that a re-evaluation merged into another (version_aliases): old links, alerts and feeds resolve.
+        alias = await _db(datasette).execute_fn(lambda conn: _version_alias(conn, version_id))
+        if alias is not None:
+            return Response.redirect(f"{_base(datasette)}/report/{alias}")
         raise NotFound(f"no report version {version_id}")
     arrival = context["arrival"]
     if arrival:
@@ -87,6 +91,14 @@ async def report_page(datasette, request):
         context["arrival_cells"] = Markup(cell_diff_html(diff["cells"])) if diff["cells"] else None
         context["arrival_text"] = Markup(render_text_diff(diff["hunks"][:50], "html"))
     return await _render(datasette, request, "nianbao_report.html", context)
+
+
+def _version_alias(conn: sqlite3.Connection, version_id: int) -> int | None:
+    try:
+        row = conn.execute("SELECT new_id FROM version_aliases WHERE old_id = ?", [version_id]).fetchone()
+    except sqlite3.OperationalError:  # an archive never re-evaluated has no aliases table
+        return None
+    return row[0] if row else None
 
 
 def _change_diffs(conn: sqlite3.Connection, change_id: int) -> dict[str, Any]:
