@@ -4,6 +4,7 @@ extracts the next ordinary document. Real worker processes (spawned as in a craw
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import time
 import zipfile
@@ -31,12 +32,14 @@ def _run(body: bytes, content_type: str, filename: str | None = None):
     return asyncio.run(extraction.extract_in_worker(body, URL, content_type, filename))
 
 
+@functools.cache
 def _wide_table_page(columns: int = 10_000, rows: int = 30) -> bytes:
     row = "<tr>" + "".join(f"<td>{i}</td>" for i in range(columns)) + "</tr>"
     return ("<html><body><div class=TRS_Editor><p>2025年政府信息公开工作年度报告</p><table>"
             + row * rows + "</table></div></body></html>").encode()
 
 
+@functools.cache
 def _pdf_bomb(inflated: int = 800 * 1024 * 1024) -> bytes:
     """A valid one-page PDF whose content stream inflates to `inflated` bytes of spaces."""
     packer = zlib.compressobj(9)
@@ -62,6 +65,7 @@ def _pdf_bomb(inflated: int = 800 * 1024 * 1024) -> bytes:
     return out.getvalue()
 
 
+@functools.cache
 def _docx_bomb(paragraphs: int = 3_000_000) -> bytes:
     """A DOCX whose document.xml holds millions of tiny paragraphs (a few MB zipped)."""
     body = b"<w:p><w:r><w:t>1</w:t></w:r></w:p>" * paragraphs
@@ -81,6 +85,52 @@ def _docx_bomb(paragraphs: int = 3_000_000) -> bytes:
                    'officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>')
         z.writestr("word/document.xml", xml)
     return out.getvalue()
+
+
+def _docx_with(body: bytes) -> bytes:
+    xml = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.'
+           b'openxmlformats.org/wordprocessingml/2006/main"><w:body>' + body + b"</w:body></w:document>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/document.xml", xml)
+    return out.getvalue()
+
+
+# The caps themselves, in this process: each hostile document is refused by its reader, quickly, with the reason.
+@pytest.mark.parametrize("kind, reason", [
+    ("wide table", "table 1 has 10,000 columns (limit 2,000)"),
+    ("many cells", "over 100,000 cells"),
+    ("pdf bomb", "inflating beyond 64 MB"),
+    ("docx bomb", "word/document.xml inflates to 97 MB (limit 64 MB)"),
+    ("docx paragraphs", "1,500,000 paragraphs (limit 200,000)"),
+])
+def test_readers_refuse_what_is_over_their_caps(kind: str, reason: str) -> None:
+    from pipelines.extract import extract_document
+
+    body, ctype, name = {
+        "wide table": (_wide_table_page(), "text/html; charset=utf-8", None),
+        "many cells": (_wide_table_page(columns=1_000, rows=120), "text/html; charset=utf-8", None),
+        "pdf bomb": (_pdf_bomb(), "application/pdf", "bomb.pdf"),
+        "docx bomb": (_docx_bomb(), None, "bomb.docx"),
+        "docx paragraphs": (_docx_with(b"<w:p><w:r><w:t>1</w:t></w:r></w:p>" * 1_500_000), None, "p.docx"),
+    }[kind]
+    started = time.process_time()
+    ex = extract_document(body, url=URL, content_type=ctype, filename=name)
+    spent = time.process_time() - started
+    print(f"{kind}: {len(body):,} bytes, {ex.status}: {ex.message} ({spent:.2f} s CPU)")
+    assert ex.status == "error" and reason in ex.message and not ex.cells
+    assert spent < 5
+
+
+def test_a_pdf_stream_under_the_cap_is_read() -> None:
+    """The PDF cap refuses only what inflates too far: a real report PDF of the portal still gives its cells."""
+    from nianbao.portal import catalog
+    from pipelines.extract import extract_document
+
+    report = next(r for r in catalog.reports(1) if any(a.kind == "pdf" for a in r.attachments))
+    pdf = catalog.attachment_bytes(report, next(a for a in report.attachments if a.kind == "pdf"))
+    ex = extract_document(pdf, url=URL, filename="report.pdf")
+    assert ex.status in ("ok", "partial") and len(ex.cells) > 100, (ex.status, ex.message)
 
 
 @pytest.mark.parametrize("kind", ["wide table", "pdf bomb", "docx bomb"])

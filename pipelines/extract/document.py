@@ -71,11 +71,39 @@ def extract_document(body: bytes, url: str | None = None, content_type: str | No
         kind = sniff(body, content_type, filename)
         ex.kind = kind
         _dispatch(ex, kind, body, url, content_type, filename)
+    except model.LimitExceeded as exc:
+        ex.status, ex.message = model.ERROR, str(exc)
+    except ImportError as exc:  # the installation is broken, not the document: name the missing piece
+        ex.status = model.ERROR
+        ex.message = (f"environment: missing module {exc.name}: {exc}" if exc.name else f"environment: {exc}")[:500]
+    except MemoryError:
+        ex.status, ex.message = model.ERROR, memory_message()
     except Exception as exc:  # noqa: BLE001 - the pipeline must get a result, whatever the bytes
+        if _caused_by(exc, MemoryError):  # e.g. pdfplumber wraps pdfminer's MemoryError
+            ex.status, ex.message = model.ERROR, f"{memory_message()} ({type(exc).__name__}: {exc})"[:500]
+            return ex
         ex.status = model.ERROR
         ex.message = f"{type(exc).__name__}: {exc}".strip()[:500]
         ex.warnings.append("traceback: " + traceback.format_exc(limit=3).replace("\n", " | ")[-800:])
     return ex
+
+
+# Set by the extraction worker (pipelines/extraction.py) to its address-space limit, for the message.
+MEMORY_LIMIT_MB: int | None = None
+
+
+def memory_message() -> str:
+    return f"memory limit {MEMORY_LIMIT_MB} MB exceeded" if MEMORY_LIMIT_MB else "out of memory (MemoryError)"
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen = 0
+    node: BaseException | None = exc
+    while node is not None and seen < 20:
+        if isinstance(node, kind):
+            return True
+        node, seen = node.__cause__ or node.__context__, seen + 1
+    return False
 
 
 def _dispatch(ex: Extraction, kind: str, body: bytes, url: str | None, content_type: str | None,

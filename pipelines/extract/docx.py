@@ -8,11 +8,13 @@ import zipfile
 from lxml import etree
 
 from .grid import RawTable, from_matrix
+from .model import LimitExceeded
 from .reader import Read
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _Q = f"{{{W}}}"
-MAX_XML = 200 * 1024 * 1024
+MAX_XML = 64 * 1024 * 1024      # word/document.xml, uncompressed: a report is a few MB at most
+MAX_PARAGRAPHS = 200_000        # w:p elements (a 100-page report has a few thousand)
 
 
 def _text(el: etree._Element) -> str:
@@ -80,14 +82,29 @@ def table_grid(tbl: etree._Element, source: str) -> RawTable:
     return from_matrix(matrix, texts, source)
 
 
+def _read_capped(z: zipfile.ZipFile, name: str) -> bytes:
+    """A part of the package, refused (LimitExceeded) when it inflates beyond MAX_XML: the declared size first,
+    then the bytes actually inflated (a zip may declare a small size and inflate to gigabytes)."""
+    info = z.getinfo(name)
+    if info.file_size > MAX_XML:
+        raise LimitExceeded(f"{name} inflates to {info.file_size / 2**20:,.0f} MB (limit {MAX_XML >> 20} MB): "
+                            "not extracted")
+    with z.open(info) as f:
+        data = f.read(MAX_XML + 1)
+    if len(data) > MAX_XML:
+        raise LimitExceeded(f"{name} inflates beyond {MAX_XML >> 20} MB: not extracted")
+    return data
+
+
 def read_docx(body: bytes) -> tuple[Read, str | None]:
     """The document as text and grids, and the title from the package properties (may be None)."""
     with zipfile.ZipFile(io.BytesIO(body)) as z:
-        info = z.getinfo("word/document.xml")
-        if info.file_size > MAX_XML:
-            raise ValueError(f"word/document.xml is {info.file_size} bytes, over the limit")
-        xml = z.read("word/document.xml")
-        core = z.read("docProps/core.xml") if "docProps/core.xml" in z.namelist() else b""
+        xml = _read_capped(z, "word/document.xml")
+        core = _read_capped(z, "docProps/core.xml") if "docProps/core.xml" in z.namelist() else b""
+    paragraphs = xml.count(b"<w:p>") + xml.count(b"<w:p ")
+    if paragraphs > MAX_PARAGRAPHS:
+        raise LimitExceeded(f"word/document.xml holds {paragraphs:,} paragraphs (limit {MAX_PARAGRAPHS:,}): "
+                            "not extracted")
     root = etree.fromstring(xml, parser=etree.XMLParser(resolve_entities=False, huge_tree=True))
     body_el = root.find(f"{_Q}body")
     text: list[str] = []

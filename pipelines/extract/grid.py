@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .model import LimitExceeded
+
+MAX_GRID_SLOTS = 200_000   # rows x columns of one laid-out table (DOCX, PDF, HTML): larger is refused
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -30,6 +34,9 @@ class RawTable:
 def from_matrix(origins: list[list[tuple[int, int] | None]], texts: dict[tuple[int, int], str],
                 source: str) -> RawTable:
     """Build a RawTable from a matrix of span origins (None = no cell at that slot) and the origin texts."""
+    slots_total = sum(len(line) for line in origins)
+    if slots_total > MAX_GRID_SLOTS:
+        raise LimitExceeded(f"{source} spans {slots_total:,} grid slots (limit {MAX_GRID_SLOTS:,}): not extracted")
     rows: list[list[Slot]] = []
     for r, line in enumerate(origins):
         slots: list[Slot] = []

@@ -7,9 +7,12 @@ import re
 from lxml import html as lxml_html
 
 from .grid import RawTable, from_matrix
+from .model import LimitExceeded
 
 MAX_SPAN = 60          # a colspan/rowspan larger than this is a typo, not a layout
-MAX_COLS = 200
+MAX_COLS = 200        # columns laid on the grid (wider tables are cut there)
+MAX_TABLE_COLUMNS = 2_000    # cells in one row: a wider table is refused (no report table comes near it)
+MAX_TABLE_CELLS = 100_000    # cells in one table
 _WS = re.compile(r"\s+")
 
 
@@ -87,6 +90,21 @@ def expand(table: lxml_html.HtmlElement, source: str) -> RawTable:
         [occupied.get((r, c)) for c in range(width)] for r in range(nrows)
     ]
     return from_matrix(matrix, texts, source)
+
+
+def check_sizes(root: lxml_html.HtmlElement) -> None:
+    """Refuse (LimitExceeded) a page holding a table over MAX_TABLE_COLUMNS cells in a row or MAX_TABLE_CELLS
+    cells, before the grid and trafilatura spend minutes and gigabytes on it. Counts tags, expands nothing."""
+    for i, table in enumerate(root.iter("table"), start=1):
+        cells = widest = 0
+        for tr in table.iter("tr"):
+            n = sum(1 for _ in tr.iterchildren("td", "th"))
+            cells += n
+            widest = max(widest, n)
+            if widest > MAX_TABLE_COLUMNS or cells > MAX_TABLE_CELLS:
+                what = (f"{widest:,} columns (limit {MAX_TABLE_COLUMNS:,})" if widest > MAX_TABLE_COLUMNS
+                        else f"over {MAX_TABLE_CELLS:,} cells")
+                raise LimitExceeded(f"table {i} has {what}: not extracted")
 
 
 def tables_in(root: lxml_html.HtmlElement) -> list[RawTable]:

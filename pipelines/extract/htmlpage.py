@@ -11,7 +11,7 @@ from parsel import Selector
 
 from crawler.pagemeta import CONTENT_SELECTORS
 
-from .html_tables import tables_in
+from .html_tables import check_sizes, tables_in
 from .metadata import Meta, html_meta
 from .normalise import collapse
 from .reader import Read
@@ -62,6 +62,7 @@ def read_html(text: str, url: str | None) -> tuple[Read, Meta]:
     root = lxml.html.document_fromstring(text, parser=_PARSER) if text.strip() else lxml.html.fromstring("<html/>")
     for bad in root.xpath("//script|//style|//noscript"):
         bad.drop_tree()
+    check_sizes(root)
     body = container(root)
     main = _text(body)
     prose = [x for x in _text(_without_tables(body), tables=False).splitlines() if not x.lstrip().startswith("|")]

@@ -16,6 +16,11 @@ UNSUPPORTED = "unsupported"  # a type we cannot read here (e.g. .doc without Lib
 ERROR = "error"              # the reader failed on these bytes (corrupt file…)
 
 
+class LimitExceeded(Exception):
+    """The document is over one of the readers' caps (a table too large, a stream or XML part that inflates
+    too far): it ends as ERROR with this message instead of holding the worker for minutes."""
+
+
 @dataclass(frozen=True)
 class Cell:
     """One value cell of table 二, 三 or 四, keyed by templates.json."""

@@ -8,13 +8,63 @@ from __future__ import annotations
 
 import bisect
 import io
+import zlib
 
 import pdfplumber
+from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream
 
 from .grid import RawTable, from_matrix
+from .model import LimitExceeded
 from .reader import Read
 
 TOL = 1.5          # points: boxes closer than this share a grid line
+MAX_STREAM = 64 * 1024 * 1024   # one inflated stream (a page's content, an image): pdfminer inflates it whole
+_CHUNK = 4 * 1024 * 1024
+
+
+def _inflates_beyond(data: bytes, limit: int) -> bool:
+    """Whether zlib data inflates to more than `limit` bytes, inflating at most limit + a chunk (bounded)."""
+    inflater = zlib.decompressobj()
+    total = 0
+    try:
+        out = inflater.decompress(data, _CHUNK)
+        while True:
+            total += len(out)
+            if total > limit:
+                return True
+            if not inflater.unconsumed_tail:
+                return False
+            out = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
+    except zlib.error:
+        return False  # corrupt data: pdfminer's own (bounded) recovery reads what it can
+
+
+def check_streams(doc, limit: int = MAX_STREAM) -> None:
+    """Refuse (LimitExceeded) a PDF holding a FlateDecode stream that inflates beyond `limit` before pdfminer
+    inflates it whole into memory (a 1 MB file can hold a 1 GB page content stream)."""
+    seen: set[int] = set()
+    for xref in doc.xrefs:
+        for objid in xref.get_objids():
+            if objid in seen:
+                continue
+            seen.add(objid)
+            try:
+                obj = doc.getobj(objid)
+            except Exception:  # noqa: BLE001 - unreadable objects are pdfminer's to report, not a size problem
+                continue
+            if not isinstance(obj, PDFStream) or obj.rawdata is None:
+                continue
+            try:
+                filters = obj.get_filters()
+            except Exception:  # noqa: BLE001
+                continue
+            if not filters or filters[0][0] not in LITERALS_FLATE_DECODE:
+                continue
+            data = obj.rawdata
+            if doc.decipher:
+                data = doc.decipher(objid, obj.genno, data, obj.attrs)
+            if _inflates_beyond(data, limit):
+                raise LimitExceeded(f"PDF object {objid}: a stream inflating beyond {limit >> 20} MB: not extracted")
 
 
 def _lines(values: list[float]) -> list[float]:
@@ -65,6 +115,7 @@ def read_pdf(body: bytes, max_pages: int = 200) -> Read:
     prose: list[str] = []
     notes: list[str] = []
     with pdfplumber.open(io.BytesIO(body)) as pdf:
+        check_streams(pdf.doc)
         pages = pdf.pages
         if len(pages) > max_pages:
             notes.append(f"only the first {max_pages} of {len(pages)} pages read")
