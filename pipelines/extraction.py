@@ -41,6 +41,10 @@ _pool: ProcessPoolExecutor | None = None
 _pool_limits: Limits | None = None
 _pool_lock = threading.Lock()
 _limits = Limits()
+_inflight: dict[int, int] = {}          # id(executor) -> documents submitted to it and not yet answered
+_broken_reasons: dict[int, str] = {}   # id(executor) -> why its worker died, read once before it is shut down
+_environment_logged = False
+CPU_GRACE = 10     # s of CPU after the limit before the kernel kills a worker stuck in native code (SIGPROF)
 
 
 def configure(limits: Limits) -> None:
@@ -49,23 +53,58 @@ def configure(limits: Limits) -> None:
     _limits = limits
 
 
-def _die_with_parent() -> None:
-    """Linux: the kernel sends SIGKILL to this worker when the crawl process dies, even by SIGKILL."""
+class CpuLimitExceeded(BaseException):
+    """Raised in the worker by SIGXCPU (the soft RLIMIT_CPU of the document): a BaseException, so that the
+    readers' `except Exception` does not swallow it."""
+
+
+_task_running = False   # in the worker: a document is being extracted (SIGXCPU outside one is ignored)
+_task_cpu_seconds = 0
+
+
+def _on_sigxcpu(signum, frame) -> None:  # noqa: ARG001
+    if _task_running:
+        raise CpuLimitExceeded
+
+
+def _die_with_parent(parent: int) -> None:
+    """The worker ends when the crawl process dies, even by SIGKILL: Linux's PR_SET_PDEATHSIG, and everywhere a
+    daemon thread that watches the parent pid (PDEATHSIG follows the thread that spawned the worker)."""
+    import signal
+
     try:
         import ctypes
-        import signal
 
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the pool's own shutdown is the only guard
+    except (OSError, AttributeError):  # not Linux: the watcher below is the guard
         pass
 
+    def watch() -> None:
+        import time
 
-def _worker_init(memory_mb: int) -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(70)
+
+    if os.getppid() != parent:  # the parent died before the prctl above
+        os._exit(70)
+    threading.Thread(target=watch, name="nianbao-parent-watch", daemon=True).start()
+
+
+def _worker_init(memory_mb: int, parent: int | None = None) -> None:
     import resource
+    import signal
 
-    _die_with_parent()
+    _die_with_parent(parent if parent is not None else os.getppid())
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    signal.signal(signal.SIGXCPU, _on_sigxcpu)
+    try:
+        from pipelines.extract import document
+
+        document.MEMORY_LIMIT_MB = memory_mb
+    except ImportError:  # reported per document by extract()
+        pass
 
 
 class MissingDependency(RuntimeError):
@@ -96,25 +135,50 @@ def _failed(url: str, message: str):
     return model.Extraction(status=model.ERROR, message=message, url=url)
 
 
-def extract(body: bytes, url: str, content_type: str | None, filename: str | None = None,
-            cpu_seconds: int | None = None):
-    """The extraction of one document (in the worker: under its CPU limit, counted from now)."""
-    if cpu_seconds:
-        import resource
+def _environment_failure(url: str, exc: ImportError):
+    name = getattr(exc, "name", None)
+    return _failed(url, f"environment: missing module {name}: {exc}" if name else f"environment: {exc}")
 
-        used = resource.getrusage(resource.RUSAGE_SELF)
-        spent = int(used.ru_utime + used.ru_stime) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (spent + cpu_seconds, resource.RLIM_INFINITY))
+
+def extract(body: bytes, url: str, content_type: str | None, filename: str | None = None,
+            cpu_seconds: int | None = None, memory_mb: int | None = None):
+    """The extraction of one document. In the worker (cpu_seconds given): under a CPU limit counted from now,
+    the soft RLIMIT_CPU, whose SIGXCPU ends the document with the reason and leaves the worker running; and,
+    should a native call hold on past it without coming back to Python, a CPU timer (ITIMER_PROF, whose
+    SIGPROF is left to its default action) that kills the worker CPU_GRACE s later. The address-space limit is
+    the worker initializer's. (RLIMIT_CPU's hard limit cannot serve: a process may not raise it again.)"""
+    global _task_running
+    if not cpu_seconds:
+        return _extract(body, url, content_type, filename, memory_mb)
+    import resource
+    import signal
+
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = int(used.ru_utime + used.ru_stime) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (spent + cpu_seconds, resource.RLIM_INFINITY))
+    signal.setitimer(signal.ITIMER_PROF, cpu_seconds + CPU_GRACE)
+    _task_running = True
+    try:
+        return _extract(body, url, content_type, filename, memory_mb)
+    except CpuLimitExceeded:
+        return _failed(url, f"CPU limit {cpu_seconds} s exceeded")
+    finally:
+        _task_running = False
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def _extract(body: bytes, url: str, content_type: str | None, filename: str | None, memory_mb: int | None):
     try:
         from pipelines.extract import extract_document
     except ImportError as exc:  # an environment error: say which piece is missing
-        return _failed(url, f"environment: {exc}")
+        return _environment_failure(url, exc)
     try:
         return extract_document(body, url=url, content_type=content_type, filename=filename)
     except MemoryError:
-        return _failed(url, "memory limit exceeded")
+        return _failed(url, f"memory limit {memory_mb} MB exceeded" if memory_mb else "out of memory")
     except ImportError as exc:
-        return _failed(url, f"environment: {exc}")
+        return _environment_failure(url, exc)
     except Exception as exc:  # extract_document should not raise; a bug there must not drop the item
         logger.exception("extraction raised for %s", url)
         return _failed(url, f"extraction raised {type(exc).__name__}: {exc}")
@@ -126,10 +190,10 @@ def pool() -> ProcessPoolExecutor:
         if _pool is None:
             # spawn, not fork: the crawl process runs threads (reactor, portal) that fork would copy mid-flight.
             # One task per worker life would be safest but costs a start-up per document; a worker killed by its
-            # CPU limit is replaced instead.
+            # limits is replaced instead.
             _pool_limits = _limits
             _pool = ProcessPoolExecutor(max_workers=_limits.workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_worker_init, initargs=(_limits.memory_mb,))
+                                        initializer=_worker_init, initargs=(_limits.memory_mb, os.getpid()))
         return _pool
 
 
@@ -149,18 +213,63 @@ def _replace_broken_pool(broken: ProcessPoolExecutor) -> None:
             _pool = None
 
 
+def _death_reason(broken: ProcessPoolExecutor, limits: Limits) -> str:
+    """Why a worker of `broken` died, from the exit codes the pool kept (private, hence the care)."""
+    import signal
+
+    codes = []
+    for process in list((getattr(broken, "_processes", None) or {}).values()):
+        code = process.exitcode  # a non-blocking poll: the dead worker's code is there, the others may not be
+        if code is not None and code != -signal.SIGTERM:  # SIGTERM: the pool stopping the survivors
+            codes.append(code)
+    if -signal.SIGXCPU in codes:
+        return f"CPU limit {limits.cpu_seconds} s exceeded (worker killed by SIGXCPU)"
+    if -signal.SIGPROF in codes:  # the backstop of extract(): native code that never came back to Python
+        return (f"CPU limit {limits.cpu_seconds} s exceeded (worker killed in native code after "
+                f"{limits.cpu_seconds + CPU_GRACE} s)")
+    if -signal.SIGKILL in codes:
+        return f"the extraction worker was killed (SIGKILL): memory limit {limits.memory_mb} MB exceeded?"
+    what = ", ".join(str(c) for c in codes) or "unknown"
+    return (f"the extraction worker died (exit code {what}): over its limits (CPU {limits.cpu_seconds} s, "
+            f"memory {limits.memory_mb} MB) or a crash on this document")
+
+
 async def extract_in_worker(body: bytes, url: str, content_type: str | None, filename: str | None = None):
-    executor = pool()
-    limits = _pool_limits or _limits
-    try:
-        result = await asyncio.wrap_future(
-            executor.submit(extract, body, url, content_type, filename, limits.cpu_seconds))
-    except BrokenProcessPool:
-        _replace_broken_pool(executor)
-        result = _failed(url, f"the extraction worker was killed: over its limits (CPU {limits.cpu_seconds} s, "
-                              f"memory {limits.memory_mb} MB) or a crash on this document")
-    if getattr(result, "status", None) == "error":
-        logger.warning("extraction failed for %s: %s", url, getattr(result, "message", ""))
+    """The document's extraction in a worker process, always a result (never None): a document over its
+    limits or whose worker died ends as an "error" extraction with the reason, and the crawl goes on."""
+    global _environment_logged
+    result = None
+    for attempt in range(2):
+        executor = pool()
+        limits = _pool_limits or _limits
+        key = id(executor)
+        _inflight[key] = _inflight.get(key, 0) + 1
+        try:
+            result = await asyncio.wrap_future(executor.submit(
+                extract, body, url, content_type, filename, limits.cpu_seconds, limits.memory_mb))
+            break
+        except BrokenProcessPool:
+            # Every document in flight in that pool lands here. Alone in it, this one broke it; otherwise try
+            # once more on a fresh pool, where another document cannot break it for this one (alone or again).
+            alone = _inflight.get(key, 0) <= 1
+            reason = _broken_reasons.setdefault(key, _death_reason(executor, limits))
+            _replace_broken_pool(executor)
+            if alone or attempt:
+                result = _failed(url, reason)
+        finally:
+            _inflight[key] -= 1
+            if not _inflight[key]:
+                del _inflight[key]
+                _broken_reasons.pop(key, None)
+        if result is not None:
+            break
+    message = str(getattr(result, "message", "") or "")
+    if message.startswith("environment:"):
+        if not _environment_logged:
+            _environment_logged = True
+            logger.error("extraction cannot run (broken installation): %s", message)
+    elif getattr(result, "status", None) == "error":
+        logger.warning("extraction failed for %s: %s", url, message)
     return result
 
 
