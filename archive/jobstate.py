@@ -26,6 +26,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 MARKER = "unfinished.json"
+UNFINISHED_LOG = "unfinished.log"  # per JOBDIR: requests left unfinished, fetched again on resume (crawler/refetch.py)
 
 
 class NothingToResume(RuntimeError):
@@ -91,6 +92,7 @@ def prepare_resume(jobdir: Path, stopped_cleanly: bool) -> bool:
     (jobdir / "requests.seen").unlink(missing_ok=True)
     shutil.rmtree(jobdir / "requests.queue", ignore_errors=True)
     (jobdir / "spider.state").unlink(missing_ok=True)
+    (jobdir / UNFINISHED_LOG).unlink(missing_ok=True)  # the restart rediscovers those requests
     return False
 
 

@@ -39,9 +39,24 @@ class RunResult:
     changes: dict[str, int] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return all(s.get("column_found") or s.get("reports") for s in self.summaries)
+    def shortfalls(self) -> list[str]:
+        """What keeps the run from being complete (empty when it is): a site not fetched or without its 年报
+        column, fetch errors, reports not extracted, alerts not delivered."""
+        out = []
+        for s in self.summaries:
+            if not s.get("pages"):
+                out.append(f"{s['site']}: nothing could be fetched")
+            elif not (s.get("column_found") or s.get("reports")):
+                out.append(f"{s['site']}: no 年报 column found")
+            if s.get("errors"):
+                out.append(f"{s['site']}: {s['errors']} fetch error(s)")
+            bad = {k: v for k, v in (s.get("extraction") or {}).items() if k in INCOMPLETE_EXTRACTION and v}
+            if bad:
+                out.append(f"{s['site']}: extraction " + ", ".join(f"{k} {v}" for k, v in bad.items()))
+        failed_alerts = [a for a in self.alerts if a.get("status") != "sent"]
+        if failed_alerts:
+            out.append(f"{len(failed_alerts)} alert(s) not delivered")
+        return out
 
 
 def run_sites_file(data_dir: str | Path, run_id: str) -> Path:
@@ -208,4 +223,6 @@ def format_summary(result: RunResult) -> str:
     for alert in result.alerts:
         lines.append(f"Alert to {alert.get('channel')}: {alert.get('status')}"
                      + (f" ({alert.get('error')})" if alert.get("error") else ""))
+    shortfalls = result.shortfalls()
+    lines.append("Incomplete: " + "; ".join(shortfalls) if shortfalls else "Complete.")
     return "\n".join(lines)

@@ -74,10 +74,15 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.TruncatedBodyMiddleware": 595,
     # Below HttpCompressionMiddleware (590): process_response runs after decompression.
     "crawler.middlewares.EncodingRepairMiddleware": 580,
+    # Below RetryMiddleware (550): sees final outcomes only; logs what --resume must fetch again.
+    "crawler.refetch.RecordUnfinished": 540,
     # Incremental recrawls: a resumed run answers completed requests from the archive; every request carries
     # the validators of its last capture, and a 304 hands the spider the archived response (archive/).
     "archive.conditional.ReplayCompleted": 955,
     "archive.conditional.ConditionalRequests": 960,
+}
+SPIDER_MIDDLEWARES = {
+    "crawler.refetch.RequeueUnfinished": 10,  # a resumed run starts with what its stopped run left unfinished
 }
 EXTENSIONS = {
     "archive.capture.WarcCapture": 0,

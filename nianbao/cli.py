@@ -90,8 +90,8 @@ def _crawl(args: argparse.Namespace) -> int:
     result = run_crawl(sites, args.data, crawl_overrides(args), notify=notify, link_base=args.link_base,
                        resume=args.resume)
     print(format_summary(result))
-    # Exit 1 only when nothing at all could be fetched (every portal down or refused): worth a cron mail.
-    return 0 if any(s.get("pages") for s in result.summaries) else 1
+    # 0 means complete; every shortfall (printed on the last line) makes it 1: worth a cron mail.
+    return 1 if result.shortfalls() else 0
 
 
 def cmd_portal(args: argparse.Namespace) -> int:

@@ -138,7 +138,14 @@ def _v5(db: sqlite_utils.Database) -> None:
     db["version_aliases"].create_index(["new_id"], if_not_exists=True)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: sqlite_utils.Database) -> None:
+    """Each capture's extraction status and message (kept even when no version is made: extract_failed), and
+    the run's extraction counts."""
+    _add_columns(db, "captures", {"extraction_status": str, "extraction_message": str})
+    _add_columns(db, "runs", {"extracted": int, "extraction_partial": int, "extraction_failed": int})
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -110,6 +110,10 @@ def _upsert_page(db, url, site, kind, report_id, title, label, seen) -> None:
     )
 
 
+def _extraction_count(summaries: list[dict], statuses: tuple[str, ...]) -> int:
+    return sum((s.get("extraction") or {}).get(status, 0) for s in summaries for status in statuses)
+
+
 def record_run(db, run_id: str, started: str, finished: str, summaries: list[dict]) -> None:
     with db.conn:
         db["runs"].upsert(
@@ -121,6 +125,9 @@ def record_run(db, run_id: str, started: str, finished: str, summaries: list[dic
                 "attachments": sum(s["attachments"] for s in summaries),
                 "errors": sum(s["errors"] for s in summaries),
                 "summary": json.dumps(summaries, ensure_ascii=False),
+                "extracted": _extraction_count(summaries, ("ok", "no_tables", "unsupported")),
+                "extraction_partial": _extraction_count(summaries, ("partial",)),
+                "extraction_failed": _extraction_count(summaries, ("no_text", "error", "truncated")),
             },
             pk="id",
         )

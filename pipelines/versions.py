@@ -326,6 +326,9 @@ def record_fetch(db, run_id: str, url: str, content: Content, *, not_modified: b
             _change(db, run_id, page, outcome, version_id, previous_id, seen, removed_note)
         _set_state(db, url, outcome, version_id, capture_id,
                    None if outcome == "extract_failed" else content.content_hash, seen)
+        if capture_id:
+            db.execute("UPDATE captures SET extraction_status = ?, extraction_message = ? WHERE id = ?",
+                       [content.status, content.message or None, capture_id])
     return outcome
 
 

@@ -130,7 +130,8 @@ class Handler(BaseHTTPRequestHandler):
         self._reply(200, headers + validators, body)
 
     def _graph(self, path: str) -> None:
-        """A binary tree of GRAPH_PAGES pages, each linking to its children and one PDF; slowed by `delay`."""
+        """A binary tree of GRAPH_PAGES pages, each linking to its children and one PDF; slowed by `delay`;
+        the pages in `graph_failing` answer 500."""
         import time
 
         time.sleep(self.server.graph_delay)
@@ -139,6 +140,9 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(200, [("Content-Type", b"application/pdf")], _filler(int(name[:-4]), 3000))
             return
         n = int(name)
+        if n in self.server.graph_failing:
+            self._reply(500, [("Content-Type", b"text/html")], b"<h1>500 Internal Server Error</h1>")
+            return
         links = [f'<a href="/graph/{c}">page {c}</a>' for c in (2 * n + 1, 2 * n + 2) if c < GRAPH_PAGES]
         links.append(f'<a href="/graph/{n}.pdf">file</a>')
         self._reply(200, [("Content-Type", b"text/html; charset=utf-8")],
@@ -225,6 +229,7 @@ class OriginServer(ThreadingHTTPServer):
         self.sent: dict[str, bytes] = {}
         self.edition = 1
         self.graph_delay = 0.0
+        self.graph_failing: set[int] = set()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property

@@ -38,8 +38,10 @@ def crawl(base: str, data_dir: str, mode: str) -> None:
     job = begin_run(data_dir, "run1" if mode == "new" else "unused", [SITE], resume=mode == "resume")
     process = CrawlerProcess({
         "EXTENSIONS": {"archive.capture.WarcCapture": 0},
-        "DOWNLOADER_MIDDLEWARES": {"archive.conditional.ReplayCompleted": 955,
+        "DOWNLOADER_MIDDLEWARES": {"crawler.refetch.RecordUnfinished": 540,
+                                   "archive.conditional.ReplayCompleted": 955,
                                    "archive.conditional.ConditionalRequests": 960},
+        "SPIDER_MIDDLEWARES": {"crawler.refetch.RequeueUnfinished": 10},
         "NIANBAO_DATA_DIR": data_dir,
         "WARC_PREFIX": "resume",
         "ROBOTSTXT_OBEY": True,
@@ -103,31 +105,62 @@ def _paths(requests: list[bytes]) -> list[str]:
     return [r.split(b" ", 2)[1].decode() for r in requests]
 
 
-@pytest.fixture(scope="module")
-def resumed(tmp_path_factory: pytest.TempPathFactory):
+FAILING = 2  # a page that answers 500 during the first run, 200 after (its subtree is half the graph)
+
+
+def _statuses(db: Path, path: str) -> list[int]:
+    if not db.exists():
+        return []
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        return [s for (s,) in con.execute("select status from captures where record_type = 'response' "
+                                          "and url like ? order by rowid", [f"%{path}"])]
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        con.close()
+
+
+def _stop_and_resume(tmp_path_factory: pytest.TempPathFactory, stop: signal.Signals):
+    """Crawl the graph with page FAILING answering 500, stop the crawl with `stop` once that 500 is archived
+    and 25 other pages are, let the page recover, resume."""
     data = tmp_path_factory.mktemp("resume") / "data"
     with OriginServer() as server:
         server.graph_delay = 0.05
+        server.graph_failing = {FAILING}
         proc = subprocess.Popen([sys.executable, __file__, server.base, str(data), "new"], cwd=ROOT, env=ENV,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60  # a bound on waiting, not an assertion on speed
-        while len(_responses(data / "nianbao.db")) < 25 and proc.poll() is None and time.monotonic() < deadline:
+        db = data / "nianbao.db"
+        while (len(_responses(db)) < 26 or 500 not in _statuses(db, f"/graph/{FAILING}")) \
+                and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert proc.poll() is None, "the crawl ended before it could be killed"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        assert proc.poll() is None, "the crawl ended before it could be stopped"
+        proc.send_signal(stop)
+        proc.wait(60)
         first_requests = list(server.requests)
-        completed = _responses(data / "nianbao.db")
+        completed = {u for u in _responses(db) if not u.endswith(f"/graph/{FAILING}")}
         open_files = [p.name for p in (data / "warc").glob("*.open")]
         marker = json.loads((data / "jobs" / MARKER).read_text())
         server.graph_delay = 0.0
+        server.graph_failing = set()
         result = subprocess.run([sys.executable, __file__, server.base, str(data), "resume"], cwd=ROOT, env=ENV,
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr[-3000:]
-        yield {
+        return {
             "data": data, "server": server, "completed": completed, "open_files": open_files, "marker": marker,
             "first": first_requests, "second": server.requests[len(first_requests):], "log": result.stderr,
         }
+
+
+@pytest.fixture(scope="module")
+def resumed(tmp_path_factory: pytest.TempPathFactory):
+    return _stop_and_resume(tmp_path_factory, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def resumed_after_clean_stop(tmp_path_factory: pytest.TempPathFactory):
+    return _stop_and_resume(tmp_path_factory, signal.SIGINT)
 
 
 def test_killed_run_left_an_open_file_and_an_unfinished_marker(resumed) -> None:
@@ -158,6 +191,20 @@ def test_no_completed_url_is_fetched_again_and_the_run_completes(resumed) -> Non
     captured = {u[len(base):] for u in _responses(resumed["data"] / "nianbao.db")}
     assert every_page | {"/robots.txt"} == captured
     assert unfinished_run(resumed["data"]) is None and not (resumed["data"] / "jobs" / "run1").exists()
+
+
+@pytest.mark.parametrize("run", ["resumed", "resumed_after_clean_stop"])
+def test_a_500_of_the_stopped_run_is_fetched_again(run: str, request: pytest.FixtureRequest) -> None:
+    """Killed (queue lost, restart from the start) or stopped cleanly (queue and seen set kept), the page
+    that answered 500 is fetched again, its 200 archived, and the subtree behind it crawled."""
+    result = request.getfixturevalue(run)
+    db = result["data"] / "nianbao.db"
+    assert _statuses(db, f"/graph/{FAILING}") == [500, 200]
+    assert _paths(result["second"]).count(f"/graph/{FAILING}") == 1
+    every_page = {f"/graph/{n}" for n in range(GRAPH_PAGES)} | {f"/graph/{n}.pdf" for n in range(GRAPH_PAGES)}
+    base = result["server"].base
+    assert every_page <= {u[len(base):] for u in _responses(db)}
+    assert not (set(_paths(result["second"])) & {u[len(base):] for u in result["completed"]})
 
 
 def test_no_capture_is_missing_from_the_database(resumed, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import sys
 from typing import Any
 
 from datasette import hookimpl
@@ -58,6 +59,21 @@ def _sizes(fmt: str, args: tuple) -> list[int]:
     return sizes
 
 
+class PrintfRefused(ValueError):
+    """A printf/format call over the length limit, refused before SQLite runs it."""
+
+
+def _quiet_refusals(hook):
+    """Datasette turns on sqlite3's callback tracebacks, so every refused printf would print a traceback on
+    stderr (via sys.unraisablehook) although the query already fails with an error: drop just those."""
+    def unraisable(info) -> None:
+        if not isinstance(info.exc_value, PrintfRefused):
+            hook(info)
+
+    unraisable.nianbao_quiet = True  # type: ignore[attr-defined]
+    return unraisable
+
+
 def bounded_printf(conn: sqlite3.Connection) -> None:
     """Replace `printf` and `format` on `conn` by a check of their widths and precisions in front of SQLite's own
     printf (run on a private in-memory connection). SQLite 3.40's printf keeps looping over a width or precision
@@ -69,12 +85,14 @@ def bounded_printf(conn: sqlite3.Connection) -> None:
         if fmt is None:
             return None
         if any(size > MAX_LENGTH for size in _sizes(str(fmt), args)):
-            raise ValueError(f"string or blob too big (printf width or precision over {MAX_LENGTH:,})")
+            raise PrintfRefused(f"string or blob too big (printf width or precision over {MAX_LENGTH:,})")
         marks = ", ".join("?" * (len(args) + 1))
         return inner.execute(f"SELECT printf({marks})", (fmt, *args)).fetchone()[0]
 
     for name in ("printf", "format"):
         conn.create_function(name, -1, printf, deterministic=True)
+    if not getattr(sys.unraisablehook, "nianbao_quiet", False):
+        sys.unraisablehook = _quiet_refusals(sys.unraisablehook)
 
 
 @hookimpl
