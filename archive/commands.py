@@ -14,6 +14,7 @@ from archive import index
 from archive.cdx import cdxj_line
 from archive.reader import decoded_body, payload, read_record
 from archive.scan import file_rows, warc_files
+from domain.decode import decode
 
 TEXT_MIMES = re.compile(r"^(text/|application/(xhtml\+xml|xml|json|javascript|ld\+json)|.*\+xml$)")
 
@@ -40,34 +41,14 @@ def cdx(data_dir: Path, out: TextIO) -> int:
 
 
 def _header_text(raw: bytes) -> str:
-    """Header bytes for display: UTF-8, else GB18030 (Chinese servers), else Latin-1."""
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("latin-1")
-
-
-def _charset(content_type: str | None) -> str | None:
-    match = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type or "", re.I)
-    return match.group(1).lower() if match else None
+    """Header bytes for display: UTF-8, else GB18030 (Chinese servers), else Latin-1 (never fails)."""
+    text = decode(raw)[0]
+    return raw.decode("latin-1") if "\ufffd" in text else text
 
 
 def _body_text(body: bytes, content_type: str | None) -> str:
-    """Decode a text body with its declared charset (gb2312 read as its superset gb18030), else sniff."""
-    declared = _charset(content_type)
-    if not declared:
-        meta = re.search(rb"<meta[^>]+charset\s*=\s*[\"']?([\w.:-]+)", body[:4096], re.I)
-        declared = meta.group(1).decode("ascii").lower() if meta else None
-    if declared in ("gb2312", "gbk", "gb_2312-80"):
-        declared = "gb18030"
-    for encoding in filter(None, (declared, "utf-8", "gb18030")):
-        try:
-            return body.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return body.decode("utf-8", "replace")
+    """A text body as extraction reads it (domain/decode.py)."""
+    return decode(body, content_type)[0]
 
 
 def _write_head(http, out: TextIO) -> None:

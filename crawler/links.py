@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
 
 from lxml import html as lxml_html
 
-from crawler.recognise import normalise_title
+from domain.recognise import normalise_title
 
 # Column names (domain.md §6.1): 政府信息公开年报, 信息公开年报, 公开年报, 年度报告, 政务公开年报, ...
 COLUMN_TEXT = re.compile(

@@ -14,6 +14,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from crawler.links import in_scope, is_trap
+from domain.decode import codec_name, decode
 
 logger = logging.getLogger(__name__)
 
@@ -112,18 +113,8 @@ class EncodingRepairMiddleware:
         if not isinstance(response, TextResponse) or not response.body:
             return response
         encoding = (response.encoding or "").lower()
-        if encoding in ("gb18030", "gbk", "gb2312"):
-            return response
-        try:
-            response.body.decode(encoding or "utf-8")
-            return response
-        except (UnicodeDecodeError, LookupError):
-            pass
-        try:
-            response.body.decode("gb18030")
-        except UnicodeDecodeError:
-            return response
-        if _bad_chars(response.text) == 0:
+        _, used = decode(response.body, f"text/html; charset={encoding or 'utf-8'}")
+        if used != "gb18030" or used == codec_name(encoding) or _bad_chars(response.text) == 0:
             return response
         self.crawler.stats.inc_value("nianbao/encoding_repaired")
         logger.info("%s declared %s but is GB18030/GBK: decoding as gb18030", response.url, encoding or "nothing")

@@ -1,10 +1,15 @@
 """Scrapy settings for nianbao: polite by default, as government portals deserve.
 
 Per-site values (delay, concurrency, data folder, crawl id) are layered on top of these by
-`crawler.run` for each site's crawler; see README.md for what each one means.
+`nianbao.runner` for each site's crawler; see README.md for what each one means.
 """
 
-from nianbao import __version__
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("nianbao")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
 
 BOT_NAME = "nianbao"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -18,7 +23,7 @@ USER_AGENT = f"nianbao/{__version__} (+https://github.com/nianbao/nianbao; {NIAN
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
-# The delay users configure (NIANBAO_DOWNLOAD_DELAY, seconds) is a floor: crawler.run turns it into Scrapy's
+# The delay users configure (NIANBAO_DOWNLOAD_DELAY, seconds) is a floor: nianbao.runner turns it into Scrapy's
 # DOWNLOAD_DELAY / DOWNLOAD_DELAY_JITTER so that the random jitter only ever lengthens the pause.
 NIANBAO_DOWNLOAD_DELAY = 2.0
 NIANBAO_DELAY_JITTER = 0.5

@@ -30,7 +30,7 @@ class UsageError(Exception):
 
 
 def cmd_sites(args: argparse.Namespace) -> int:
-    from nianbao.sites import bundled_sites_path, load_sites
+    from crawler.sites import bundled_sites_path, load_sites
 
     sites = load_sites(args.sites)
     print(f"{len(sites)} site(s) in {args.sites or bundled_sites_path()} (valid)")
@@ -64,8 +64,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def _crawl(args: argparse.Namespace) -> int:
-    from crawler.run import format_summary, run_crawl, run_sites_file
-    from nianbao.sites import load_notify, load_sites
+    from crawler.sites import load_notify, load_sites
+    from nianbao.runner import format_summary, run_crawl, run_sites_file
 
     registry = load_sites(args.sites)
     unknown = [key for key in args.site if key not in registry]
@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     from archive.lock import LockHeld
-    from nianbao.sites import SitesError
+    from crawler.sites import SitesError
     from pipelines.extraction import MissingDependency
 
     try:

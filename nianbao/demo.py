@@ -11,7 +11,7 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
-from nianbao.sites import parse_sites, write_sites
+from crawler.sites import parse_sites, write_sites
 
 DEMO_DELAY = 0.05
 DEMO_PORT = 8800
@@ -122,7 +122,7 @@ def start_portal(edition: int, port: int):
 
 def run_demo(data_dir: str | Path, edition: int = 1, delay: float | None = None, port: int = DEMO_PORT,
              notify: list[str] | None = None, link_base: str | None = None) -> int:
-    from crawler.run import format_summary, run_crawl
+    from nianbao.runner import format_summary, run_crawl
 
     data_dir = Path(data_dir)
     earlier = _ports_of_earlier_runs(data_dir)

@@ -11,7 +11,7 @@
 | `checks` | rule result of a version (T3-R1 … FMT-R7, N-R11, TIME-R14) | pipelines/versions.py |
 | `changes` | new / changed / restored / removed report, with its cell diffs and text diff | pipelines/versions.py |
 | `alerts` | digest sent (or not) to one channel after a run | pipelines/alerts.py |
-| `runs` | crawl run, with the per-site summary | crawler/run.py |
+| `runs` | crawl run, with the per-site summary | nianbao/runner.py |
 | `version_aliases` | version id a re-evaluation could not keep (the rules changed its content): the id it resolves to | pipelines/reevaluate.py |
 
 Schema changes go through MIGRATIONS (PRAGMA user_version counts the ones applied).

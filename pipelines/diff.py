@@ -8,14 +8,12 @@ numbers (with decimals and thousand separators) and ASCII words whole, so "2782"
 from __future__ import annotations
 
 import html
-import json
 import re
 from difflib import SequenceMatcher
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from pipelines.normalise import canonical_value
+from domain.normalise import canonical_value
+from domain.templates import template_keys
 
 _TOKEN = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]+|\d+(?:[.,]\d+)*|\s+|.", re.S)
 
@@ -107,46 +105,6 @@ def render_text_diff(hunks: list[dict[str, Any]], fmt: str = "text") -> str:
 def _natural(value: Any) -> tuple[Any, ...]:
     """Sort key that puts row "2" before row "10" and keeps strings comparable with numbers."""
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", str(value)) if p)
-
-
-Axis = dict[str, tuple[int, str]]
-
-
-@lru_cache(maxsize=1)
-def template_keys() -> dict[str, dict[str, Axis]]:
-    """templates.json as {table: {"row"|"column": {key: (position, label)}}}, both template versions merged.
-
-    Keys follow the extractor's cells: table2 rows are "<sub-table>.<row>", table4 rows are the groups.
-    """
-    path = Path(__file__).resolve().parent.parent / "nianbao" / "data" / "templates.json"
-    try:
-        versions = json.loads(path.read_text(encoding="utf-8"))["versions"]
-    except (OSError, ValueError, KeyError):
-        return {}
-    out: dict[str, dict[str, Axis]] = {}
-
-    def put(table: str, axis: str, key: str, label: str) -> None:
-        keys = out.setdefault(table, {"row": {}, "column": {}})[axis]
-        keys.setdefault(key, (len(keys), label))
-
-    for version in versions.values():
-        for sub in version.get("table2", []):
-            part = str(sub.get("caption", "")).replace("第二十条第", "")
-            for row in sub.get("rows", []):
-                put("table2", "row", f"{sub['id']}.{row['key']}", f"{part} {row['label']}".strip())
-            for col in sub.get("columns", []):
-                put("table2", "column", col["key"], col["label"])
-        t3 = version.get("table3", {})
-        for row in t3.get("rows", []):
-            put("table3", "row", row["key"], row["label"])
-        for col in t3.get("columns", []):
-            put("table3", "column", col["key"], col["label"])
-        t4 = version.get("table4", {})
-        for group in t4.get("groups", []):
-            put("table4", "row", group["key"], group["label"])
-        for col in t4.get("columns_per_group", []):
-            put("table4", "column", col["key"], col["label"])
-    return out
 
 
 def cell_label(table: str, axis: str, key: Any) -> str:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlite_utils
+
+from pipelines import database
+from pipelines.database import now_iso
 
 
 def known_report_pages(db: sqlite_utils.Database, site: str, not_seen_since: str) -> list[str]:
@@ -25,3 +30,25 @@ def known_attachments(db: sqlite_utils.Database, report_url: str) -> list[str]:
         [report_url],
     ).fetchall()
     return [row[0] for row in rows]
+
+
+class DatabaseHistory:
+    """crawler.history.History over the data folder's database, for one site's crawl that starts now."""
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.data_dir = str(data_dir)
+        self.started = now_iso()
+
+    def unlisted_reports(self, site: str) -> list[str]:
+        db = database.connect(self.data_dir)
+        try:
+            return known_report_pages(db, site, self.started)
+        finally:
+            db.close()
+
+    def attachments_of(self, report_url: str) -> list[str]:
+        db = database.connect(self.data_dir)
+        try:
+            return known_attachments(db, report_url)
+        finally:
+            db.close()

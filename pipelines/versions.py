@@ -59,7 +59,7 @@ class Content:
 
 def content_of(extraction: Any, body: bytes | None) -> Content:
     """Turn an extraction (pipelines.extract) into comparable content; without one, the raw bytes decide."""
-    from pipelines.normalise import NORMALISER_VERSION, content_hash, normalise_text
+    from domain.normalise import NORMALISER_VERSION, content_hash, normalise_text
 
     status = str(getattr(extraction, "status", "ok") or "ok") if extraction is not None else "unsupported"
     if status in UNREADABLE:

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-TEMPLATES = json.loads((Path(__file__).resolve().parents[1] / "nianbao" / "data" / "templates.json").read_text("utf-8"))
+TEMPLATES = json.loads((Path(__file__).resolve().parents[1] / "domain" / "data" / "templates.json").read_text("utf-8"))
 SUB_IDS = {"一": "art20_1", "五": "art20_5", "六": "art20_6", "八": "art20_8", "九": "art20_9"}
 T3_COLS = ["natural_person", "commercial_enterprise", "research_institution", "public_welfare_org",
            "legal_service_org", "other_org", "total"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from pipelines.normalise import (
+from domain.normalise import (
     NORMALISER_VERSION,
     canonical_value,
     content_hash,

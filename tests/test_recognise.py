@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.recognise import choose_agency, recognise_title
+from domain.recognise import choose_agency, recognise_title
 
 REPORTS = [
     ("北京市西城区人民政府2020年政府信息公开工作年度报告", "北京市西城区人民政府", 2020),
@@ -103,8 +103,8 @@ def test_every_pingtan_report_has_the_same_agency():
     from scrapy.http import HtmlResponse, Request
 
     from crawler.items import ReportPage
+    from crawler.sites import parse_site
     from crawler.spiders.portal import PortalSpider
-    from nianbao.sites import parse_site
     from pipelines.extract import extract_document
 
     reports = pingtan_list()

@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("nianbao", "crawler", "pipelines", "archive")
+PACKAGES = ("domain", "archive", "crawler", "pipelines", "nianbao")
 
 
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from nianbao.sites import SitesError, load_sites, parse_sites
+from crawler.sites import SitesError, load_sites, parse_sites
 
 
 def test_minimal_entry_gets_key_and_domains():

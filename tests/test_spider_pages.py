@@ -5,8 +5,8 @@ from pathlib import Path
 from scrapy.http import HtmlResponse, Request
 
 from crawler.items import OtherPage, ReportPage
+from crawler.sites import parse_site
 from crawler.spiders.portal import PortalSpider
-from nianbao.sites import parse_site
 
 REALPAGES = Path(__file__).resolve().parents[1] / "nianbao" / "portal" / "data" / "realpages"
 LIST_URL = "https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/"
@@ -80,7 +80,7 @@ def test_gbk_page_declared_utf8_is_repaired():
 def test_page_title_from_title_segments_headings_and_meta():
     from parsel import Selector
 
-    from crawler.pagemeta import page_title
+    from domain.pagemeta import page_title
 
     def title(markup: str):
         return page_title(Selector(text=f"<html>{markup}</html>"))

@@ -1,4 +1,4 @@
-"""One crawl of the demo portal with `crawler.run.run_crawl`, archiving on or off (used by bench and tests).
+"""One crawl of the demo portal with `nianbao.runner.run_crawl`, archiving on or off (used by bench and tests).
 
 `python bench/archive/crawl_portal.py SITES.yaml DATA_DIR MODE [DELAY]`, MODE one of:
 - `archive`: the project settings plus the archive middlewares (what `nianbao crawl` does once they are wired);
@@ -17,8 +17,8 @@ ARCHIVE_EXTENSIONS = {"scrapy.extensions.throttle.AutoThrottle": None, "archive.
 
 
 def main(sites_file: str, data_dir: str, mode: str, delay: float = 0.0) -> int:
-    from crawler.run import project_settings, run_crawl
-    from nianbao.sites import load_sites
+    from crawler.sites import load_sites
+    from nianbao.runner import project_settings, run_crawl
 
     sites = list(load_sites(sites_file).values())
     overrides: dict = {"NIANBAO_DOWNLOAD_DELAY": delay, "NIANBAO_DELAY_JITTER": 0.0, "LOG_LEVEL": "WARNING"}

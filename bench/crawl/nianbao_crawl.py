@@ -14,8 +14,8 @@ import json
 import sys
 from typing import Any
 
-from crawler.run import run_crawl
-from nianbao.sites import load_sites
+from crawler.sites import load_sites
+from nianbao.runner import run_crawl
 
 
 def overrides(concurrency: int) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from scrapy.http import Response
 
 from crawler.cms.base import ListWalker, PageRequest
 from crawler.links import Link
-from crawler.recognise import normalise_title
+from domain.recognise import normalise_title
 
 _SID = re.compile(r"""\bSID\s*[:=]\s*['"]?(\d+)""")
 _API = re.compile(r"/gkmlpt/api/all/(\d+)")

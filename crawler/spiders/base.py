@@ -7,7 +7,7 @@
 3. Articles: the page's own title decides whether it is a report (crawler/recognise.py); its attachments are fetched.
 
 Per-portal spiders only configure this (name, start URLs, CMS family, selectors, politeness): see
-crawler/spiders/portal.py and nianbao/sites.py.
+crawler/spiders/portal.py and crawler/sites.py.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from twisted.python.failure import Failure
 from crawler.cms import detect_cms, walkers_for
 from crawler.cms.base import ListWalker, page_links
 from crawler.cms.gkmlpt import GkmlptWalker
+from crawler.history import History, NoHistory
 from crawler.items import FetchFailed, OtherPage, PageGone, ReportAttachment, ReportPage
 from crawler.links import (
     COLUMN_TEXT,
@@ -46,10 +47,8 @@ from crawler.links import (
     links_from_html,
 )
 from crawler.middlewares import truncation_reason
-from crawler.pagemeta import content_text, read_page_meta
-from crawler.recognise import choose_agency, recognise_title
-from pipelines import database
-from pipelines.state import known_attachments, known_report_pages
+from domain.pagemeta import content_text, read_page_meta
+from domain.recognise import choose_agency, recognise_title
 
 
 class AnnualReportSpider(scrapy.Spider):
@@ -65,8 +64,9 @@ class AnnualReportSpider(scrapy.Spider):
     # Optional CSS selectors: "entries" (the list entry links of a column page, when the walkers get them wrong).
     selectors: dict[str, str] = {}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, history: History | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.history: History = history or NoHistory()
         self.walkers: list[ListWalker] = walkers_for(self.cms)
         self.columns: list[str] = []
         self.list_pages: set[str] = set()
@@ -77,17 +77,15 @@ class AnnualReportSpider(scrapy.Spider):
         self.errors: list[dict[str, str]] = []
         self.followed: set[tuple] = set()
         self.detected_cms: str | None = None
-        self.database_dir: str | None = None
         self.rechecked = False
-        self.started_at = database.now_iso()
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.nav_depth_budget = crawler.settings.getint("NIANBAO_NAV_DEPTH", spider.nav_depth_budget)
         spider.max_pages = crawler.settings.getint("NIANBAO_MAX_PAGES_PER_SITE", spider.max_pages)
-        spider.database_dir = crawler.settings.get("NIANBAO_DATA_DIR") if crawler.settings.getbool(
-            "NIANBAO_RECHECK_KNOWN", True) else None
+        if not crawler.settings.getbool("NIANBAO_RECHECK_KNOWN", True):
+            spider.history = NoHistory()
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         return spider
 
@@ -237,7 +235,7 @@ class AnnualReportSpider(scrapy.Spider):
         not_modified = is_not_modified(response)
         if not_modified:
             # The archived copy came back from a 304: its attachments were not re-listed, re-check them too.
-            attachments = sorted(set(attachments) | set(self.known_attachments(response.url)))
+            attachments = sorted(set(attachments) | set(self.history.attachments_of(response.url)))
         yield ReportPage(
             site=self.site_key, url=response.url, title=title.title, agency=agency, year=title.year,
             published=meta.published, format=fmt, attachments=attachments,
@@ -269,14 +267,10 @@ class AnnualReportSpider(scrapy.Spider):
     def spider_idle(self) -> None:
         """Once the portal has been walked, fetch the known report pages it no longer lists: a 404 is evidence
         that the report was removed, a 200 that it is still there, unlisted."""
-        if self.rechecked or not self.database_dir:
+        if self.rechecked:
             return
         self.rechecked = True
-        db = database.connect(self.database_dir)
-        try:
-            urls = [u for u in known_report_pages(db, self.site_key, self.started_at) if u not in self.report_urls]
-        finally:
-            db.close()
+        urls = [u for u in self.history.unlisted_reports(self.site_key) if u not in self.report_urls]
         for url in urls:
             role = "attachment" if is_attachment(url) else "recheck"
             for request in self.follow(url, role, 0, report_url=url, label=""):
@@ -284,15 +278,6 @@ class AnnualReportSpider(scrapy.Spider):
         if urls:
             self.logger.info("re-checking %d known report page(s) not listed any more", len(urls))
             raise DontCloseSpider
-
-    def known_attachments(self, report_url: str) -> list[str]:
-        if not self.database_dir:
-            return []
-        db = database.connect(self.database_dir)
-        try:
-            return known_attachments(db, report_url)
-        finally:
-            db.close()
 
     # ------------------------------------------------------------------ helpers
     def same_site(self, url: str) -> bool:

@@ -1,6 +1,6 @@
 """The spider of one portal of the sites registry: configuration only, the logic lives in the shared base.
 
-`nianbao crawl` instantiates it once per site entry (nianbao/sites.py); from Scrapy it runs as
+`nianbao crawl` instantiates it once per site entry (crawler/sites.py); from Scrapy it runs as
 `scrapy crawl portal -a site=xicheng [-a sites=FILE]`.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from crawler.sites import SiteConfig, load_sites
 from crawler.spiders.base import AnnualReportSpider
-from nianbao.sites import SiteConfig, load_sites
 
 
 class PortalSpider(AnnualReportSpider):

@@ -10,22 +10,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from domain.templates import versions as templates
 from pipelines import checks as rules
 from pipelines.diff import format_value
 from pipelines.extract.model import Cell
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "data" / "templates.json"
 CELL_RULES = {"T3-R1": rules.t3_r1, "T3-R2": rules.t3_r2, "T3-R3": rules.t3_r3, "T3-R4": rules.t3_r4,
               "T4-R5": rules.t4_r5}
-
-
-@lru_cache(maxsize=1)
-def templates() -> dict[str, Any]:
-    return json.loads(TEMPLATES.read_text(encoding="utf-8"))["versions"]
 
 
 @dataclass

@@ -20,7 +20,7 @@ import json
 import sqlite3
 import unicodedata
 
-from crawler.recognise import recognise_title
+from domain.recognise import recognise_title
 from pipelines.checks import agency_kind
 from pipelines.diff import cell_label, format_value, render_text_diff
 from pipelines.search import snippet

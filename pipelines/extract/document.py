@@ -11,11 +11,11 @@ import traceback
 import zipfile
 from io import BytesIO
 
+from domain.decode import decode, looks_binary
 from pipelines import checks as rules
 
 from . import model
 from . import template as tpl
-from .decode import decode, looks_binary
 from .metadata import Meta, text_meta
 from .model import Extraction
 from .reader import Read

@@ -9,7 +9,7 @@ import lxml.html
 import trafilatura
 from parsel import Selector
 
-from crawler.pagemeta import CONTENT_SELECTORS
+from domain.pagemeta import CONTENT_SELECTORS
 
 from .html_tables import check_sizes, tables_in
 from .metadata import Meta, html_meta

@@ -1,7 +1,7 @@
 """Title, agency, data year, publication date and site code, by the crawler's own recognisers.
 
 Dates come only from what the document states (PubDate meta, a 发布时间/发布日期 line) or from the URL
-(crawler.pagemeta.published_date); never from a guess on the body text.
+(domain.pagemeta.published_date); never from a guess on the body text.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from parsel import Selector
 
-from crawler.pagemeta import PageMeta, page_title, read_page_meta
-from crawler.recognise import ReportTitle, choose_agency, recognise_title
+from domain.pagemeta import PageMeta, page_title, read_page_meta
+from domain.recognise import ReportTitle, choose_agency, recognise_title
 
 from .normalise import collapse
 

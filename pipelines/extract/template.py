@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+
+from domain.templates import VERSIONS
+from domain.templates import load as templates
 
 from .normalise import label
-
-TEMPLATES = Path(__file__).resolve().parents[2] / "nianbao" / "data" / "templates.json"
-VERSIONS = ("2019", "2021")
-
-
-@lru_cache(maxsize=1)
-def templates() -> dict:
-    return json.loads(TEMPLATES.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,8 @@ class Content:
 
 @lru_cache(maxsize=1)
 def templates() -> dict:
-    """The table templates (nianbao/data/templates.json)."""
-    path = Path(__file__).resolve().parents[2] / "data" / "templates.json"
+    """The table templates (the portal's own copy of templates.json: the portal imports nothing of the product)."""
+    path = Path(__file__).resolve().parents[1] / "data" / "templates.json"
     return json.loads(path.read_text(encoding="utf-8"))
 
 

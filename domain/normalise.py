@@ -22,6 +22,8 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from domain.decode import decode
+
 NORMALISER_VERSION = "2"  # 2: tables left out of the compared text
 
 # Invisible format characters: removed outright (they separate nothing on screen).
@@ -88,15 +90,6 @@ _BLOCK_TAGS = frozenset(
 )
 
 
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("utf-8", errors="replace")
-
-
 def html_fragment_text(html: str | bytes) -> str:
     """Visible text of an HTML fragment: scripts, styles and comments dropped, a line break between blocks.
 
@@ -107,7 +100,7 @@ def html_fragment_text(html: str | bytes) -> str:
     from lxml import etree
 
     if isinstance(html, bytes):
-        html = _decode(html)
+        html = decode(html)[0]
     html = re.sub(r"^\s*<\?xml[^>]*>", "", html)
     if not html.strip():
         return ""

@@ -20,13 +20,14 @@ from scrapy.utils.project import get_project_settings
 
 from archive.jobstate import begin_run, end_run
 from archive.lock import writer_lock
+from crawler.sites import SiteConfig, write_sites
 from crawler.spiders.portal import PortalSpider
 from nianbao import __version__
-from nianbao.sites import SiteConfig, write_sites
 from pipelines import database
 from pipelines.database import now_iso
 from pipelines.extraction import check_environment, shutdown_pool
 from pipelines.notify import notify_run
+from pipelines.state import DatabaseHistory
 from pipelines.store import record_run
 
 
@@ -158,7 +159,7 @@ def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any
         crawler.settings.setdict({**site_settings(base, site, data_dir, run_id, overrides),
                                   **job.settings(site.key)}, priority="cmdline")
         crawlers.append(crawler)
-        process.crawl(crawler, site=site)
+        process.crawl(crawler, site=site, history=DatabaseHistory(data_dir))
     try:
         process.start()
     finally:

@@ -11,7 +11,7 @@ from datetime import date
 
 from parsel import Selector
 
-from crawler.recognise import normalise_title, recognise_title
+from domain.recognise import normalise_title, recognise_title
 
 _DATE = r"((?:19|20)\d{2})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})"
 _VISIBLE_DATE = re.compile(r"(?:发布时间|发布日期|发文日期|成文日期|时间|日期)\s*[:：]\s*" + _DATE)

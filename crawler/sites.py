@@ -63,7 +63,7 @@ class SiteConfig:
 
 
 def bundled_sites_path() -> Path:
-    return Path(str(resources.files("nianbao") / "data" / "sites.yaml"))
+    return Path(str(resources.files("crawler") / "data" / "sites.yaml"))
 
 
 def _key_from_url(url: str) -> str:
