@@ -9,7 +9,8 @@ A site needs only `name` and `start_urls`; everything else is optional:
         site_code: "1101020002"       # 政府网站标识码
         region: 北京市西城区
         allowed_domains: [bjxch.gov.cn]       # default: the hosts of start_urls without www. (subdomains included)
-        cms: trs                      # trs | hanweb | gkmlpt | generic; default: detected from the pages
+        cms: trs                      # trs | hanweb | gkmlpt | generic | package.module:Walker; default: detected
+        spider: package.module:Class  # a PortalSpider subclass, for a portal the configuration cannot describe
         selectors: {entries: "ul.list a"}   # the list entries of a column page, when detection gets them wrong
         download_delay: 2             # seconds between requests to one host (a floor; jitter only adds)
         concurrency: 1                # requests in flight per host
@@ -28,9 +29,9 @@ import yaml
 
 KNOWN_KEYS = {
     "name", "key", "start_urls", "site_code", "region", "allowed_domains", "cms", "selectors",
-    "download_delay", "concurrency", "notes",
+    "download_delay", "concurrency", "notes", "spider",
 }
-CMS_FAMILIES = {"trs", "hanweb", "gkmlpt", "generic"}
+SELECTOR_KEYS = {"entries": "the list entry links of a column page, when the walkers get them wrong"}
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 
 
@@ -50,11 +51,12 @@ class SiteConfig:
     selectors: dict[str, str] = field(default_factory=dict)
     download_delay: float | None = None
     concurrency: int | None = None
+    spider: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "key": self.key, "start_urls": list(self.start_urls),
                                "allowed_domains": list(self.allowed_domains)}
-        for attr in ("site_code", "region", "cms", "download_delay", "concurrency"):
+        for attr in ("site_code", "region", "cms", "download_delay", "concurrency", "spider"):
             if getattr(self, attr) is not None:
                 out[attr] = getattr(self, attr)
         if self.selectors:
@@ -84,6 +86,16 @@ def default_domains(start_urls: list[str]) -> list[str]:
     return sorted({h[4:] if h.startswith("www.") and h.count(".") >= 2 else h for h in hosts if h})
 
 
+def _valid_css(css: str) -> bool:
+    from parsel import Selector
+
+    try:
+        Selector(text="<html></html>").css(css)
+    except Exception:  # cssselect's SelectorSyntaxError and the ExpressionError of unsupported pseudo-classes
+        return False
+    return bool(css.strip())
+
+
 def parse_site(entry: Any, where: str) -> SiteConfig:
     if not isinstance(entry, dict):
         raise SitesError(f"{where}: a site must be a mapping with at least name and start_urls")
@@ -108,11 +120,31 @@ def parse_site(entry: Any, where: str) -> SiteConfig:
     if not isinstance(domains, list) or not all(isinstance(d, str) and "/" not in d for d in domains):
         raise SitesError(f"{where} ({name}): `allowed_domains` must be a list of host names (no scheme, no path)")
     cms = entry.get("cms")
-    if cms is not None and cms not in CMS_FAMILIES:
-        raise SitesError(f"{where} ({name}): `cms` must be one of {', '.join(sorted(CMS_FAMILIES))}, not {cms!r}")
+    if cms is not None:
+        from crawler.cms import resolve_cms
+
+        try:
+            resolve_cms(cms if isinstance(cms, str) else repr(cms))  # kept as written; the spider resolves it
+        except ValueError as exc:
+            raise SitesError(f"{where} ({name}): `cms` {exc}") from None
     selectors = entry.get("selectors") or {}
     if not isinstance(selectors, dict) or not all(isinstance(v, str) for v in selectors.values()):
-        raise SitesError(f"{where} ({name}): `selectors` must map names (entries, content) to CSS selectors")
+        raise SitesError(f"{where} ({name}): `selectors` must map names ({', '.join(SELECTOR_KEYS)}) to CSS selectors")
+    unknown_selectors = set(selectors) - set(SELECTOR_KEYS)
+    if unknown_selectors:
+        raise SitesError(f"{where} ({name}): unknown selector(s) {', '.join(sorted(unknown_selectors))}; known: "
+                         + "; ".join(f"{k} ({v})" for k, v in SELECTOR_KEYS.items()))
+    for key, css in selectors.items():
+        if not _valid_css(css):
+            raise SitesError(f"{where} ({name}): selector {key} {css!r} is not a valid CSS selector")
+    spider = entry.get("spider")
+    if spider is not None:
+        from crawler.spiders import resolve_spider
+
+        try:
+            resolve_spider(str(spider))
+        except ValueError as exc:
+            raise SitesError(f"{where} ({name}): `spider` {exc}") from None
     delay = entry.get("download_delay")
     if delay is not None and (not isinstance(delay, int | float) or delay < 0):
         raise SitesError(f"{where} ({name}): `download_delay` must be a number of seconds >= 0")
@@ -124,6 +156,7 @@ def parse_site(entry: Any, where: str) -> SiteConfig:
         name=name.strip(), key=key, start_urls=tuple(starts), allowed_domains=tuple(domains),
         site_code=str(code) if code is not None else None, region=entry.get("region"), cms=cms,
         selectors=dict(selectors), download_delay=float(delay) if delay is not None else None, concurrency=conc,
+        spider=str(spider) if spider is not None else None,
     )
 
 

@@ -21,7 +21,7 @@ from scrapy.utils.project import get_project_settings
 from archive.jobstate import begin_run, end_run
 from archive.lock import writer_lock
 from crawler.sites import SiteConfig, write_sites
-from crawler.spiders.portal import PortalSpider
+from crawler.spiders import resolve_spider
 from nianbao import __version__
 from pipelines import database
 from pipelines.database import now_iso
@@ -155,7 +155,7 @@ def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any
     process = CrawlerProcess(base, install_root_handler=False)
     crawlers = []
     for site in sites:
-        crawler = process.create_crawler(PortalSpider)
+        crawler = process.create_crawler(resolve_spider(site.spider))
         crawler.settings.setdict({**site_settings(base, site, data_dir, run_id, overrides),
                                   **job.settings(site.key)}, priority="cmdline")
         crawlers.append(crawler)

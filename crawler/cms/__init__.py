@@ -6,26 +6,45 @@ this page list (`entries`), and which further list pages exist (`pages`). `walke
 
 from __future__ import annotations
 
-from crawler.cms.base import ListWalker
-from crawler.cms.generic import GenericWalker
-from crawler.cms.gkmlpt import GkmlptWalker
-from crawler.cms.hanweb import HanwebWalker
-from crawler.cms.trs import TRSWalker
+from importlib import import_module
 
-WALKERS: dict[str, type[ListWalker]] = {
-    "trs": TRSWalker, "hanweb": HanwebWalker, "gkmlpt": GkmlptWalker, "generic": GenericWalker,
-}
+from crawler.cms import generic, gkmlpt, hanweb, trs  # noqa: F401  (the built-in families register themselves)
+from crawler.cms.base import ListWalker
+
+
+def families() -> dict[str, type[ListWalker]]:
+    """Every registered walker by name, in the order they are tried (`order`, then name)."""
+    return dict(sorted(ListWalker.registry.items(), key=lambda item: (item[1].order, item[0])))
+
+
+def resolve_cms(cms: str) -> str:
+    """The registered name of a site entry's `cms:`, a family name or `package.module:Class` (imported, and
+    then registered by its own class). Raises ValueError with what is known."""
+    if ":" in cms:
+        module, _, attr = cms.partition(":")
+        try:
+            walker = getattr(import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"cannot load the walker {cms!r}: {exc}") from exc
+        if not (isinstance(walker, type) and issubclass(walker, ListWalker)) or walker.name in ("", "base"):
+            raise ValueError(f"{cms!r} is not a crawler.cms.base.ListWalker subclass with its own `name`")
+        return walker.name
+    if cms not in ListWalker.registry:
+        raise ValueError(f"must be one of {', '.join(sorted(ListWalker.registry))} or package.module:Class, "
+                         f"not {cms!r}")
+    return cms
 
 
 def walkers_for(cms: str | None) -> list[ListWalker]:
     """The configured family first (if any), then every other family; generic pagination always applies."""
-    order = [cms] if cms in WALKERS else []
-    order += [name for name in WALKERS if name not in order]
-    return [WALKERS[name]() for name in order]
+    registry = families()
+    order = [cms] if cms in registry else []
+    order += [name for name in registry if name not in order]
+    return [registry[name]() for name in order]
 
 
 def detect_cms(response) -> str | None:
-    for name in ("trs", "hanweb", "gkmlpt"):
-        if WALKERS[name]().detect(response):
+    for name, walker in families().items():
+        if walker.detectable and walker().detect(response):
             return name
     return None

@@ -1,8 +1,10 @@
-"""The interface of a list walker."""
+"""The interface of a list walker, and the registry of walkers: every subclass with a `name` registers itself,
+so a CMS family is added by writing its class (a plug-in names it in a site entry as `cms: package.module:Class`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from scrapy.http import Response
 
@@ -20,6 +22,14 @@ class PageRequest:
 
 class ListWalker:
     name = "base"
+    detectable = True  # recognisable from its pages (detect_cms tries it); the generic fallback is not
+    order = 50  # where it is tried among the families (lower first); plug-ins come before the generic fallback
+    registry: ClassVar[dict[str, type[ListWalker]]] = {}
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name and cls.name != "base":
+            ListWalker.registry[cls.name] = cls
 
     def detect(self, response: Response) -> bool:
         return False

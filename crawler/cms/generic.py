@@ -19,6 +19,8 @@ MAX_PAGES = 2000
 
 class GenericWalker(ListWalker):
     name = "generic"
+    order = 90
+    detectable = False
 
     def pages(self, response: Response) -> list[PageRequest]:
         out: list[PageRequest] = []

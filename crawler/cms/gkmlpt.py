@@ -35,6 +35,7 @@ def _json(response: Response) -> dict | None:
 
 class GkmlptWalker(ListWalker):
     name = "gkmlpt"
+    order = 30
 
     def detect(self, response: Response) -> bool:
         return "/gkmlpt/" in response.url and (_json(response) is not None or bool(_SID.search(

@@ -23,6 +23,7 @@ MAX_GROUPS = 2000
 
 class HanwebWalker(ListWalker):
     name = "hanweb"
+    order = 20
 
     def detect(self, response: Response) -> bool:
         return bool(_SIGNS.search(getattr(response, "text", "")[:400000]))

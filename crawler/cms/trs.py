@@ -20,6 +20,7 @@ MAX_PAGES = 2000
 
 class TRSWalker(ListWalker):
     name = "trs"
+    order = 10
 
     def detect(self, response: Response) -> bool:
         return bool(_SIGNS.search(getattr(response, "text", "")[:400000]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crawler.cms import resolve_cms
 from crawler.sites import SiteConfig, load_sites
 from crawler.spiders.base import AnnualReportSpider
 
@@ -23,7 +24,7 @@ class PortalSpider(AnnualReportSpider):
         self.site_key = site.key
         self.site_name = site.name
         self.site_code = site.site_code
-        self.cms = site.cms
+        self.cms = resolve_cms(site.cms) if site.cms else None
         self.start_urls = list(site.start_urls)
         self.allowed_domains = list(site.allowed_domains)
         self.selectors = dict(site.selectors)
