@@ -11,7 +11,8 @@ from lxml import html as lxml_html
 
 from domain.recognise import normalise_title
 
-# Column names (domain.md §6.1): 政府信息公开年报, 信息公开年报, 公开年报, 年度报告, 政务公开年报, ...
+# Column names (docs/portals.md, Column names): 政府信息公开年报, 信息公开年报, 公开年报, 年度报告,
+# 政务公开年报, ...
 COLUMN_TEXT = re.compile(
     r"^(?:政府)?信息公开(?:工作)?(?:年度报告|年报)$|^政府信息公开工作年度报告$|^(?:政务|政府)?公开年报$|"
     r"^年度报告$|^年报$|^政府信息公开年度报告$|^(?:政府信息公开)?年报(?:专栏|栏目)$"

@@ -1,4 +1,5 @@
-"""What an article page says about itself: title, publication date, source, site code (domain.md §6.5).
+"""What an article page says about itself: title, publication date, source, site code.
+See docs/portals.md, Page metadata.
 
 Dates come from `<meta name="PubDate">`, the visible 发布时间/发布日期 line, or the URL — never guessed.
 """

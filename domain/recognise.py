@@ -1,4 +1,5 @@
-"""Recognising 年报 titles: is this a report, which agency, which data year (domain.md §6.4).
+"""Recognising 年报 titles: is this a report, which agency, which data year.
+See docs/portals.md, Title patterns and recognition.
 
 The year in a report title is the DATA year (the year reported on); the report is published in year + 1.
 """

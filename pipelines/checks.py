@@ -1,4 +1,5 @@
-"""The format's own checks on extracted cells (domain.md §4), and two warnings: narrative and timeliness.
+"""The format's own checks on extracted cells, and two warnings: narrative and timeliness.
+The rules, their ids and formulas: docs/templates.md, Consistency rules.
 
 Every rule gives pass / fail / uncertain (some inputs blank: a blank is not a zero) / not_assessable (the
 table is not there). A failure names the cells involved and, where one value would balance the rule, the

@@ -1,4 +1,7 @@
-"""List walkers on list-page markup as the CMS families print it (domain.md §6.2)."""
+"""List walkers on list-page markup as the CMS families print it.
+
+See docs/portals.md, CMS families and list pagination.
+"""
 
 from scrapy.http import HtmlResponse, Request, XmlResponse
 

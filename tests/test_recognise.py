@@ -1,4 +1,7 @@
-"""Title recognition on real title forms (domain.md §6.4) and real non-report items."""
+"""Title recognition on real title forms and real non-report items.
+
+See docs/portals.md, Title patterns and recognition.
+"""
 
 import re
 from pathlib import Path

@@ -1,9 +1,10 @@
 """Read-only snapshots of the live archive database, for serving while crawls keep writing.
 
 The crawler writes `<data>/nianbao.db` in WAL mode; an immutable reader of that file can miss pages that still sit
-in the `-wal` file (engineering notes). `VACUUM INTO` copies a consistent state (a read transaction of the live
-file, which a writer does not block) into a fresh rollback-journal file that nothing writes again: that file is
-safe to open immutable. A new snapshot is taken when a crawl run finishes (`runs.finished` moves on).
+in the `-wal` file (docs/engineering.md, "SQLite, sqlite-utils 4, Datasette"). `VACUUM INTO` copies a consistent
+state (a read transaction of the live file, which a writer does not block) into a fresh rollback-journal file that
+nothing writes again: that file is safe to open immutable. A new snapshot is taken when a crawl run finishes
+(`runs.finished` moves on).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Splitting the report text into its six sections by their headings (domain.md §2, with the variants)."""
+"""Splitting the report text into its six sections by their headings (docs/templates.md, The six sections)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The table templates (templates.json) and the template-version detector of domain.md §3.4."""
+"""The table templates (templates.json) and the template-version detector.
+
+See docs/templates.md, Cell keys and Template version detection.
+"""
 
 from __future__ import annotations
 

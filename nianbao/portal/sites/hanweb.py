@@ -134,7 +134,7 @@ def _article(ctx: SiteContext, item: Any, name: str, crumbs: list[tuple[str, str
 
 
 def _dataproxy(ctx: SiteContext, columns: dict[int, list[Any]]) -> Callable[[Request], Page]:
-    """GET ?page=N&... or POST ?startrecord=&endrecord=&perpage= with the form of §6.2."""
+    """GET ?page=N&... or POST ?startrecord=&endrecord=&perpage= with its form (docs/portals.md, Hanweb)."""
 
     def handle(req: Request) -> Page:
         params = dict(req.query)
