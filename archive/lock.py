@@ -43,6 +43,9 @@ class LockHeld(RuntimeError):
         super().__init__(f"{path.parent} is in use by {describe(holder)}: one writer at a time per data folder "
                          f"(wait for it, stop it, or pass --wait); lock file {path}")
 
+    def __reduce__(self):  # raised in a crawl's child process (nianbao.crawl), re-raised in the caller
+        return (type(self), (self.path, self.holder))
+
 
 def describe(holder: dict[str, Any]) -> str:
     if not holder.get("pid"):

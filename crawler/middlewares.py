@@ -116,6 +116,10 @@ class EncodingRepairMiddleware:
         _, used = decode(response.body, f"text/html; charset={encoding or 'utf-8'}")
         if used != "gb18030" or used == codec_name(encoding) or _bad_chars(response.text) == 0:
             return response
+        try:  # decode() ends with GB18030 with replacements too: re-label only bytes that are GB18030
+            response.body.decode("gb18030")
+        except UnicodeDecodeError:
+            return response
         self.crawler.stats.inc_value("nianbao/encoding_repaired")
         logger.info("%s declared %s but is GB18030/GBK: decoding as gb18030", response.url, encoding or "nothing")
         return response.replace(encoding="gb18030")

@@ -1,3 +1,24 @@
-"""nianbao: crawler and evidence-grade archive of Chinese government 年报."""
+"""nianbao: crawler and evidence-grade archive of Chinese government 年报.
 
-__version__ = "0.1.0"
+The Python API (nianbao/api.py): `nianbao.Archive(data_dir)` reads an archive, `nianbao.crawl(sites, data_dir)`
+runs a crawl. Imported on first use, so `import nianbao` stays light.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("nianbao")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+
+__all__ = ["Archive", "ArchiveNotFound", "crawl", "__version__"]
+
+
+def __getattr__(name: str):
+    if name in ("Archive", "ArchiveNotFound", "crawl"):
+        from nianbao import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'nianbao' has no attribute {name!r}")

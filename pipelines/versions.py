@@ -15,7 +15,7 @@ A fetch of a known page ends in one of:
 | `extract_failed` | the page answers but extraction failed, or the text shrank to a fraction / the tables vanished: not a content change, no content alert |
 
 `new`, `changed`, `restored` and `removed` also write a row of `changes`. What counts as content is decided by
-pipelines/normalise.py (its NORMALISER_VERSION is stored with each version).
+domain/normalise.py (its NORMALISER_VERSION is stored with each version).
 """
 
 from __future__ import annotations

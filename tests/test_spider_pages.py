@@ -75,6 +75,9 @@ def test_gbk_page_declared_utf8_is_repaired():
     # A page that really is UTF-8 is left alone.
     good = HtmlResponse(url=url, body=text.encode("utf-8"), headers={"Content-Type": "text/html; charset=utf-8"})
     assert EncodingRepairMiddleware(get_crawler()).process_response(Request(url), good) is good
+    # Bytes that are neither UTF-8 nor GB18030 (0xFF is no GB18030 lead byte) are not re-labelled as GB18030.
+    broken = HtmlResponse(url=url, body=text.encode("gbk") + b"\xff\xff", headers={"Content-Type": "text/html; charset=utf-8"})
+    assert EncodingRepairMiddleware(get_crawler()).process_response(Request(url), broken) is broken
 
 
 def test_page_title_from_title_segments_headings_and_meta():

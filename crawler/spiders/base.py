@@ -4,7 +4,7 @@
    年报 column (政府信息公开年报, zfxxgknb, ndbg, …).
 2. Columns: list entries and further list pages, by the CMS family's list walker (crawler/cms/), plus year
    sub-columns.
-3. Articles: the page's own title decides whether it is a report (crawler/recognise.py); its attachments are fetched.
+3. Articles: the page's own title decides whether it is a report (domain/recognise.py); its attachments are fetched.
 
 Per-portal spiders only configure this (name, start URLs, CMS family, selectors, politeness): see
 crawler/spiders/portal.py and crawler/sites.py.
