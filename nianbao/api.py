@@ -16,15 +16,17 @@ import multiprocessing
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from crawler.sites import SiteConfig, bundled_sites_path, load_sites, parse_site
-from nianbao.runner import RunResult, run_crawl
 from pipelines import database, queries, search
 from pipelines.reevaluate import resolve_version_id
 from pipelines.versions import cells_of
+
+if TYPE_CHECKING:
+    from nianbao.runner import RunResult
 
 
 class ArchiveNotFound(FileNotFoundError):
@@ -183,6 +185,8 @@ def crawl(sites: Iterable[SiteConfig | dict | str] | str | Path | None, data_dir
     says what is incomplete. Scrapy's reactor cannot start twice in a process, so by default the crawl runs in
     a child process (its logging stays there and in data/logs/), and `crawl` can be called again. With
     `isolate=False` it runs in this process, once: what the command line does."""
+    from nianbao.runner import run_crawl  # Scrapy, imported only by what crawls
+
     chosen = resolve_sites(sites)
     args = (chosen, str(data_dir), overrides, notify, link_base, resume, wait)
     if not isolate:

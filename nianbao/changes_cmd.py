@@ -1,4 +1,4 @@
-"""`nianbao changes`, `history`, `diff` and `search`: reading what the archive knows."""
+"""`nianbao changes`, `history`, `diff`, `search` (reading what the archive knows) and `reevaluate`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,36 @@ import argparse
 import json
 import sys
 
+from nianbao.commands import command, data_arg, json_arg, wait_arg
 from pipelines import database, queries
 from pipelines.diff import cell_diff, cell_label, format_value, render_text_diff, text_diff
 from pipelines.search import search
+
+
+def _changes_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--since", default=None, help="only changes detected on or after this date (YYYY-MM-DD)")
+    p.add_argument("--kind", action="append", choices=["new", "changed", "restored", "removed"],
+                   help="only these kinds (repeatable)")
+    p.add_argument("--all", action="store_true",
+                   help="also list fetches that changed nothing: unchanged, not_modified, error, extract_failed")
+
+
+def _url_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("url")
+
+
+def _versions_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("a", type=int, metavar="VERSION_A")
+    p.add_argument("b", type=int, metavar="VERSION_B")
+
+
+def _reevaluate_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("url", nargs="*", help="only these pages (default: every report page and file)")
+
+
+def _search_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("words", nargs="+")
+    p.add_argument("--limit", type=int, default=50)
 
 
 def _cell_lines(cells: list[dict]) -> list[str]:
@@ -16,6 +43,9 @@ def _cell_lines(cells: list[dict]) -> list[str]:
             f" {format_value(c.get('old'))} -> {format_value(c.get('new'))}" for c in cells]
 
 
+
+@command("changes", "list changes (new, changed, restored, removed reports) with their diffs",
+         data_arg, _changes_arguments, json_arg, reads="db")
 def cmd_changes(args: argparse.Namespace) -> int:
     db = database.connect(args.data)
     rows = queries.changes(db, since=args.since, kinds=tuple(args.kind) if args.kind else None)
@@ -37,6 +67,9 @@ def cmd_changes(args: argparse.Namespace) -> int:
     return 0
 
 
+
+@command("history", "a page's fetches with their outcomes, and its versions", _url_argument, data_arg, json_arg,
+         reads="db")
 def cmd_history(args: argparse.Namespace) -> int:
     db = database.connect(args.data)
     info = queries.history(db, args.url)
@@ -60,6 +93,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+
+@command("diff", "cell and text differences between two versions of a report", _versions_arguments, data_arg,
+         json_arg, reads="db")
 def cmd_diff(args: argparse.Namespace) -> int:
     db = database.connect(args.data)
     a, b = queries.version(db, args.a), queries.version(db, args.b)
@@ -83,6 +119,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+
+@command("search", "search report text (Chinese, one- and two-character words included)", _search_arguments,
+         data_arg, json_arg, reads="db")
 def cmd_search(args: argparse.Namespace) -> int:
     db = database.connect(args.data)
     rows = search(db, " ".join(args.words), limit=args.limit)
@@ -96,6 +135,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0 if rows else 1
 
 
+
+@command("reevaluate", "rebuild versions and changes from the archived captures (no refetch)",
+         _reevaluate_arguments, data_arg, wait_arg, reads="db",
+         description="After the normalisation or extraction rules changed: re-read every report capture from the "
+                     "WARC files and rebuild versions, cells, checks and changes.")
 def cmd_reevaluate(args: argparse.Namespace) -> int:
     from pipelines.reevaluate import reevaluate
 
@@ -103,46 +147,3 @@ def cmd_reevaluate(args: argparse.Namespace) -> int:
     print("re-evaluated from the WARC files: " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
                                                   or "nothing to re-evaluate"))
     return 0
-
-
-def add_commands(sub, data_arg, wait_arg=None) -> None:
-    p = sub.add_parser("changes", help="list changes (new, changed, restored, removed reports) with their diffs")
-    data_arg(p)
-    p.add_argument("--since", default=None, help="only changes detected on or after this date (YYYY-MM-DD)")
-    p.add_argument("--kind", action="append", choices=["new", "changed", "restored", "removed"],
-                   help="only these kinds (repeatable)")
-    p.add_argument("--all", action="store_true",
-                   help="also list fetches that changed nothing: unchanged, not_modified, error, extract_failed")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_changes)
-
-    p = sub.add_parser("history", help="a page's fetches with their outcomes, and its versions")
-    p.add_argument("url")
-    data_arg(p)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_history)
-
-    p = sub.add_parser("diff", help="cell and text differences between two versions of a report")
-    p.add_argument("a", type=int, metavar="VERSION_A")
-    p.add_argument("b", type=int, metavar="VERSION_B")
-    data_arg(p)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_diff)
-
-    p = sub.add_parser("reevaluate", help="rebuild versions and changes from the archived captures (no refetch)",
-                       description="After the normalisation or extraction rules changed: re-read every report "
-                                   "capture from the WARC files and rebuild versions, cells, checks and changes.")
-    p.add_argument("url", nargs="*", help="only these pages (default: every report page and file)")
-    data_arg(p)
-    if wait_arg is not None:
-        wait_arg(p)
-    else:
-        p.set_defaults(wait=False)
-    p.set_defaults(func=cmd_reevaluate)
-
-    p = sub.add_parser("search", help="search report text (Chinese, one- and two-character words included)")
-    p.add_argument("words", nargs="+")
-    data_arg(p)
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_search)

@@ -14,13 +14,12 @@ import sys
 import threading
 from pathlib import Path
 
+from nianbao.commands import command, data_arg
+
 DEFAULT_PORT = 8001
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    if "--data" not in parser._option_string_actions:  # cli.py may have added its shared --data already
-        parser.add_argument("--data", default=Path("data"), type=Path,
-                            help="data folder holding nianbao.db and warc/ (default: ./data)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
     parser.add_argument("--refresh", type=float, default=30.0, metavar="SECONDS",
@@ -80,6 +79,9 @@ def listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+@command("serve", "browse the archive in Datasette (read-only)", data_arg, add_arguments, reads="db",
+         description="Serve a read-only snapshot of the archive database with Datasette: tables, canned queries, "
+                     "report pages, changes and their Atom feed, archived captures.")
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 

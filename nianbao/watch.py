@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 
+from nianbao.commands import command, data_arg, notify_args, wait_arg
+
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -45,6 +47,25 @@ class _Stop(Exception):
     pass
 
 
+def _watch_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("site", nargs="*", help="site keys (default: all)")
+    p.add_argument("--sites", default=None, help="sites YAML file")
+
+
+def _schedule_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--every", type=parse_duration, default=parse_duration("6h"), help="interval (default 6h)")
+    p.add_argument("--jitter", type=parse_duration, default=parse_duration("10m"),
+                   help="random extra delay before each run (default 10m)")
+    p.add_argument("--now", action="store_true", help="start the first run immediately")
+    p.add_argument("--max-runs", type=int, default=None, help="stop after this many runs")
+
+
+# --wait is forwarded to each crawl: it takes the data folder's writer lock, not watch.
+@command("watch", "run crawls periodically until stopped", _watch_arguments, data_arg, _schedule_arguments,
+         notify_args, wait_arg,
+         description="Run `nianbao crawl` every --every (plus up to --jitter of random delay) until stopped. Near "
+                     "the legal deadlines (late January, late March) use a shorter interval. For cron or systemd "
+                     "timers, schedule `nianbao crawl` instead.")
 def cmd_watch(args: argparse.Namespace) -> int:
     """Run crawls until stopped. SIGTERM or SIGINT is passed on to the running crawl, which stops cleanly (its
     job state kept for --resume); watch waits for it, so no crawl outlives watch."""
@@ -90,20 +111,3 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_command(sub, data_arg, notify_args, wait_arg=None) -> None:
-    p = sub.add_parser("watch", help="run crawls periodically until stopped",
-                       description="Run `nianbao crawl` every --every (plus up to --jitter of random delay) until "
-                                   "stopped. Near the legal deadlines (late January, late March) use a shorter "
-                                   "interval. For cron or systemd timers, schedule `nianbao crawl` instead.")
-    p.add_argument("site", nargs="*", help="site keys (default: all)")
-    p.add_argument("--sites", default=None, help="sites YAML file")
-    data_arg(p)
-    p.add_argument("--every", type=parse_duration, default=parse_duration("6h"), help="interval (default 6h)")
-    p.add_argument("--jitter", type=parse_duration, default=parse_duration("10m"),
-                   help="random extra delay before each run (default 10m)")
-    p.add_argument("--now", action="store_true", help="start the first run immediately")
-    p.add_argument("--max-runs", type=int, default=None, help="stop after this many runs")
-    notify_args(p)
-    if wait_arg is not None:  # forwarded to each crawl: it takes the data folder's writer lock, not watch
-        wait_arg(p)
-    p.set_defaults(func=cmd_watch)

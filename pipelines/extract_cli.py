@@ -83,13 +83,3 @@ def summary(ex: Extraction) -> str:
         out.append("warnings")
         out += [f"  - {w}" for w in ex.warnings]
     return "\n".join(out) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nianbao extract", description=__doc__)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
