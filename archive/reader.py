@@ -96,12 +96,6 @@ def iter_located(path: Path | str) -> Iterator[Located]:
             yield Located(_with_payload(record, data), it.get_record_offset(), it.get_record_length())
 
 
-def iter_records(path: Path | str) -> Iterator[ArcWarcRecord]:
-    """Every record of a WARC file, payload loaded (`payload(record)`, `decoded_body(record)`)."""
-    for located in iter_located(path):
-        yield located.record
-
-
 def raw_block(warc_path: Path | str, offset: int) -> tuple[bytes, bytes]:
     """(WARC header bytes, block bytes) of the record at `offset`, exactly as stored after gunzip.
 

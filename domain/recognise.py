@@ -74,10 +74,6 @@ def recognise_title(text: str, max_year: int = 2100) -> ReportTitle | None:
     return None
 
 
-def is_report_title(text: str) -> bool:
-    return recognise_title(text) is not None
-
-
 _GENERIC_SOURCES = {"本网", "本站", "网站", "原创", "本网站", "未知", "管理员", "admin"}
 # What ContentSource/来源 may add around the title's agency and still name the same body: the region the title
 # leaves out before it (北京市 + 西城区教育委员会) and the word government after a bare area name (西城区 +

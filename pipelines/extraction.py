@@ -3,8 +3,8 @@
 The extraction itself lives in pipelines/extract/ (`extract_document` never raises: failures are a status on
 its result). This step decides what to extract and runs it away from the crawl:
 - in another process, so a CPU-heavy PDF neither stalls the reactor nor holds the GIL the crawl needs;
-- because lxml XPath evaluators compiled at module level (trafilatura's) are not thread-safe: concurrent
-  extraction threads crashed the whole crawl once (`munmap_chunk(): invalid pointer`);
+- in a process, not a thread: lxml XPath evaluators compiled at module level (trafilatura's) are not
+  thread-safe, and concurrent use corrupts memory (`munmap_chunk(): invalid pointer`);
 - under a CPU-time and an address-space limit per document (`Limits`): a PDF bomb or a 10,000-column table
   ends as a failed extraction with the reason, and a native crash kills only the worker, which is replaced;
 - and the workers die with the crawl process (PR_SET_PDEATHSIG), even when it is SIGKILLed.
