@@ -20,7 +20,7 @@ from scrapy.exceptions import StopDownload
 from scrapy.http import Response
 
 from archive import index
-from archive.conditional import BASE_META, sha1_b32
+from archive.conditional import BASE_META, CAPTURE_ID_META, sha1_b32
 from archive.dedup import Base, conditional_base, original_for_payload
 from archive.records import (
     Exchange,
@@ -177,6 +177,8 @@ class WarcCapture:
                 self.stats.inc_value("archive/revisits/" + profile.rsplit("/", 1)[-1])
         self._index(written, {ex.response_id: ex.response_body if revisit is None else b"",
                               ex.request_id: ex.request_body})
+        # The item made from this response names its capture (a revisit stands for the 304 it records).
+        request.meta[CAPTURE_ID_META] = written[0].record.rec_headers.get_header("WARC-Record-ID")
         return written
 
     def _revisit_of(self, request: Request, response: Response, ex: Exchange) -> tuple[str, Original] | None:
@@ -214,6 +216,7 @@ class WarcCapture:
         body = warc_fields_bytes(fields)
         written = writer.write_group(lambda info_id: [metadata_record(url, date, body, info_id, record_id)])
         self._index(written, {record_id: body})
+        request.meta[CAPTURE_ID_META] = record_id
         log.info("fetch failed, recorded: %s %s", url, message)
         return written
 

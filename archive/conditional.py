@@ -40,6 +40,8 @@ BASE_META = "nianbao_base"
 NOT_MODIFIED_META = "nianbao_not_modified"
 FROM_ARCHIVE_META = "nianbao_from_archive"
 UNCONDITIONAL_META = "nianbao_unconditional"
+# The WARC-Record-ID of the capture a response (or a failed fetch) was archived as, for the item made from it.
+CAPTURE_ID_META = "nianbao_capture_id"
 
 
 def sha1_b32(data: bytes) -> str:
@@ -154,5 +156,6 @@ class ReplayCompleted(_ArchiveMiddleware):
             log.warning("resume: cannot replay %s (%s): fetching it", request.url, exc)
             return None
         request.meta[FROM_ARCHIVE_META] = True
+        request.meta[CAPTURE_ID_META] = row["id"]  # the run's own capture of it, which already has its outcome
         self._inc("archive/replayed_from_run")
         return response

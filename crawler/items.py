@@ -27,6 +27,7 @@ class ReportPage:
     not_modified: bool = False  # answered 304: body is the archived copy
     listed: bool = True  # False when re-checked although its column no longer lists it
     truncated: str | None = None  # why the body is incomplete (cut connection, unfinished gzip): no new version
+    capture_id: str | None = None  # the WARC-Record-ID of the response (or revisit) it was read from
     extraction: object | None = field(default=None, repr=False)  # set by pipelines.extraction
 
 
@@ -45,6 +46,7 @@ class ReportAttachment:
     status: int = 200
     not_modified: bool = False
     truncated: str | None = None  # why the body is incomplete: no new version
+    capture_id: str | None = None  # the WARC-Record-ID of the response (or revisit) it was read from
     extraction: object | None = field(default=None, repr=False)
 
 
@@ -65,6 +67,7 @@ class PageGone:
     site: str
     url: str
     status: int
+    capture_id: str | None = None
 
 
 @dataclass
@@ -74,3 +77,4 @@ class FetchFailed:
     site: str
     url: str
     reason: str
+    capture_id: str | None = None  # the capture (response or fetch-error record) of the failure

@@ -150,7 +150,7 @@ class TrackVersions:
         """One fetched document: its outcome recorded, its extraction status counted and, unless complete, logged."""
         content = content_of(item.extraction, item.body)
         outcome = record_fetch(self.db, self.run_id, item.url, content, not_modified=item.not_modified,
-                               listed=listed)
+                               listed=listed, capture_id=item.capture_id, live=True)
         if item.not_modified:
             self._count("not_modified")
             return
@@ -161,16 +161,16 @@ class TrackVersions:
     def process_item(self, item):
         try:
             if isinstance(item, ReportPage | ReportAttachment) and getattr(item, "truncated", None):
-                record_truncated(self.db, self.run_id, item.url, item.truncated)
+                record_truncated(self.db, self.run_id, item.url, item.truncated, item.capture_id)
                 self._count("truncated")
             elif isinstance(item, ReportPage) and item.format in ("html", "attachment") and item.body is not None:
                 self._record(item, listed=getattr(item, "listed", True))
             elif isinstance(item, ReportAttachment) and item.body is not None:
                 self._record(item)
             elif isinstance(item, PageGone):
-                record_gone(self.db, self.run_id, item.url, f"HTTP {item.status}")
+                record_gone(self.db, self.run_id, item.url, f"HTTP {item.status}", capture_id=item.capture_id)
             elif isinstance(item, FetchFailed):
-                record_error(self.db, self.run_id, item.url, item.reason)
+                record_error(self.db, self.run_id, item.url, item.reason, item.capture_id)
         except Exception:  # one bad document must not stop the crawl
             logger.exception("change detection failed for %s", getattr(item, "url", item))
         return item
@@ -200,6 +200,11 @@ def _capture_id(db, url: str, run_id: str) -> str | None:
     row = db.execute(
         "SELECT id FROM captures WHERE url = ? AND crawl_id = ? AND record_type IN ('response', 'revisit') "
         "ORDER BY timestamp DESC LIMIT 1", [url, run_id]).fetchone()
+    return row[0] if row else None
+
+
+def _outcome_of(db, capture_id: str) -> str | None:
+    row = db.execute("SELECT outcome FROM captures WHERE id = ?", [capture_id]).fetchone()
     return row[0] if row else None
 
 
@@ -294,19 +299,22 @@ def _set_state(db, url: str, outcome: str, version_id: int | None, capture_id: s
 
 
 def record_fetch(db, run_id: str, url: str, content: Content, *, not_modified: bool = False,
-                 listed: bool = True, seen: str | None = None, capture_id: str | None = None) -> str:
-    """Record one fetched report document; returns its outcome. `seen` and `capture_id` default to now and the
-    run's latest capture of the URL (re-evaluation passes the archived capture's own)."""
+                 listed: bool = True, seen: str | None = None, capture_id: str | None = None,
+                 live: bool | None = None) -> str:
+    """Record one fetched report document; returns its outcome. `capture_id` is the capture it was read from
+    (the crawl carries it on the item; without it, the run's latest capture of the URL); `seen` defaults to
+    now. `live` (default: when no capture is given; the crawl passes True) means a fetch of this run: a capture
+    that already has its outcome is then a resumed run's replay of it, and that outcome stands. Re-evaluation
+    passes archived captures with live=False."""
     seen = seen or now_iso()
+    live = capture_id is None if live is None else live
     with db.conn:
         page = _page(db, url)
         if page is None or page["report_id"] is None:
             return "ignored"
-        if capture_id is None:
-            recorded = _recorded_outcome(db, url, run_id)
-            if recorded is not None:
-                # The run's capture of this URL already has its outcome: this is its response replayed from the
-                # archive by a resumed run (archive.conditional.ReplayCompleted). The original outcome stands.
+        if live:
+            recorded = _outcome_of(db, capture_id) if capture_id else _recorded_outcome(db, url, run_id)
+            if recorded is not None:  # replayed from the archive by archive.conditional.ReplayCompleted
                 return recorded
         current = _version(db, page["current_version_id"])
         earlier = {h: i for i, h in db.execute(
@@ -346,22 +354,23 @@ def record_gone(db, run_id: str, url: str, reason: str, seen: str | None = None,
     return "removed"
 
 
-def record_truncated(db, run_id: str, url: str, reason: str) -> str:
+def record_truncated(db, run_id: str, url: str, reason: str, capture_id: str | None = None) -> str:
     """A body cut short is evidence of a failed fetch, never a new version: the current version stands."""
     logger.warning("truncated body for %s: %s; kept as evidence, not as a new version", url, reason)
     with db.conn:
         page = _page(db, url)
         if page is None:
             return "ignored"
-        _set_state(db, url, "truncated", None, _capture_id(db, url, run_id), None, now_iso(), error=True)
+        _set_state(db, url, "truncated", None, capture_id or _capture_id(db, url, run_id), None, now_iso(),
+                   error=True)
     return "truncated"
 
 
-def record_error(db, run_id: str, url: str, reason: str) -> str:
+def record_error(db, run_id: str, url: str, reason: str, capture_id: str | None = None) -> str:
     seen = now_iso()
     with db.conn:
         page = _page(db, url)
         if page is None:
             return "ignored"
-        _set_state(db, url, "error", None, _capture_id(db, url, run_id), None, seen, error=True)
+        _set_state(db, url, "error", None, capture_id or _capture_id(db, url, run_id), None, seen, error=True)
     return "error"

@@ -26,6 +26,7 @@ from scrapy.http import FormRequest, Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from archive.conditional import CAPTURE_ID_META
 from crawler.cms import detect_cms, walkers_for
 from crawler.cms.base import ListWalker, page_links
 from crawler.cms.gkmlpt import GkmlptWalker
@@ -243,7 +244,7 @@ class AnnualReportSpider(scrapy.Spider):
             site_code=meta.site_code or self.site_code, agency_from=agency_from,
             body=response.body, content_type=f"text/html; charset={response.encoding}", status=response.status,
             not_modified=not_modified, listed=response.meta.get("role") != "recheck",
-            truncated=truncation_reason(response),
+            truncated=truncation_reason(response), capture_id=response.meta.get(CAPTURE_ID_META),
         )
         labels = {link.url: link.text for link in page_links(response)}
         for url in attachments:
@@ -260,7 +261,7 @@ class AnnualReportSpider(scrapy.Spider):
             content_type=content_type.decode("latin-1") if content_type else None,
             size=len(response.body), sha256=hashlib.sha256(response.body).hexdigest(),
             body=response.body, status=response.status, not_modified=is_not_modified(response),
-            truncated=truncation_reason(response),
+            truncated=truncation_reason(response), capture_id=response.meta.get(CAPTURE_ID_META),
         )
 
     # ------------------------------------------------------------------ known pages
@@ -295,10 +296,11 @@ class AnnualReportSpider(scrapy.Spider):
         role = request.meta.get("role", "")
         if role in ("article", "attachment", "recheck"):
             # Evidence for change detection: a known report that is gone, or could not be fetched this time.
+            capture_id = request.meta.get(CAPTURE_ID_META)
             if status in (404, 410):
-                yield PageGone(site=self.site_key, url=request.url, status=status)
+                yield PageGone(site=self.site_key, url=request.url, status=status, capture_id=capture_id)
             else:
-                yield FetchFailed(site=self.site_key, url=request.url, reason=reason)
+                yield FetchFailed(site=self.site_key, url=request.url, reason=reason, capture_id=capture_id)
         if role == "recheck" and status in (404, 410):
             self.logger.info("known report page gone: %s (%s)", request.url, reason)
             return
