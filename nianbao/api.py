@@ -37,7 +37,8 @@ def find_archive(data_dir: str | Path, need: str = "db") -> Path:
     """The data folder when it holds what a reader needs ("db": nianbao.db; "archive": warc/ or nianbao.db);
     otherwise ArchiveNotFound, creating nothing."""
     data = Path(data_dir)
-    hint = f"point at an existing archive, or make one with `nianbao crawl --data {data}` first"
+    hint = (f"point at an existing archive, or make one with `nianbao crawl --data {data}` (or `nianbao demo "
+            f"--data {data}`) first")
     if not data.is_dir():
         raise ArchiveNotFound(f"no data folder {data}: {hint}")
     db = data / "nianbao.db"

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from test_serve_fixtures import XICHENG_2020, Server, demo_archive, get, xicheng_versions
+from test_serve_fixtures import XICHENG_2020, Server, get, serve_copy, xicheng_versions
 
 from nianbao.datasette.app import build_datasette
 from nianbao.datasette.snapshot import take_snapshot
@@ -22,8 +22,8 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory) -> Path:
-    return demo_archive(tmp_path_factory)
+def data(demo_archive, tmp_path_factory) -> Path:
+    return serve_copy(demo_archive, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -301,6 +301,6 @@ def test_nianbao_serve_command(data):
 
 
 def test_serve_without_database_explains(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "nianbao.serve", "--data", str(tmp_path)],
+    result = subprocess.run([sys.executable, "-m", "nianbao", "serve", "--data", str(tmp_path)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "nianbao demo" in result.stderr

@@ -1,5 +1,6 @@
-"""Shared by the tests/test_serve_*.py files: one archive built by crawling the demo portal twice (edition 1 then 2),
-a Datasette over a snapshot of it, and `nianbao serve` run as a real server. Built once per test session."""
+"""Shared by the tests/test_serve_*.py files: a copy of the session's archive (the demo portal crawled twice,
+edition 1 then 2: `demo_archive` in tests/conftest.py), a Datasette over a snapshot of it, and `nianbao serve` run
+as a real server."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-import warnings
 from pathlib import Path
 
-_cache: dict[str, Path] = {}
 XICHENG_2020 = "北京市西城区人民政府2020年政府信息公开工作年度报告"
 
 
@@ -38,27 +37,11 @@ def free_port_block(size: int = 4) -> int:
     raise RuntimeError("no block of free ports")
 
 
-def nianbao(*args: str, timeout: int = 400) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nianbao", *args], capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def demo_archive(tmp_path_factory) -> Path:
-    """The data folder of two demo crawls (one per edition, same ports so that the runs compare)."""
-    if "data" not in _cache:
-        data = tmp_path_factory.mktemp("serve") / "data"
-        port = str(free_port_block())
-        for edition in ("1", "2"):
-            done = nianbao("demo", "--edition", edition, "--data", str(data), "--port", port)
-            if done.returncode < 0:
-                # Killed by a signal (seen once: glibc "munmap_chunk(): invalid pointer" in the crawl process,
-                # not in serve's code): run the same edition again; change detection records each change once.
-                warnings.warn(f"nianbao demo --edition {edition} died with signal {-done.returncode}; "
-                              f"running it again. Tail: {done.stderr[-300:]}", stacklevel=1)
-                done = nianbao("demo", "--edition", edition, "--data", str(data), "--port", port)
-            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        _cache["data"] = data
-    return _cache["data"]
+def serve_copy(demo_archive, tmp_path_factory) -> Path:
+    """A copy of the session's shared archive (tests/conftest.py: the demo portal crawled twice, edition 1 then 2)
+    for serving: `nianbao serve` writes its snapshots into the data folder, the shared one stays as the runs left
+    it."""
+    return demo_archive.copy(tmp_path_factory.mktemp("serve") / "data")
 
 
 def xicheng_versions(data: Path) -> tuple[int, int]:
@@ -83,7 +66,7 @@ class Server:
     def __init__(self, data: Path, *extra: str) -> None:
         self.port = free_port_block(1)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "nianbao.serve", "--data", str(data), "--port", str(self.port), *extra],
+            [sys.executable, "-m", "nianbao", "serve", "--data", str(data), "--port", str(self.port), *extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.root = f"http://127.0.0.1:{self.port}"
         for _ in range(300):  # readiness, not a timed assertion: give up only after a generous wait
