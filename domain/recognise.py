@@ -24,7 +24,12 @@ _NOT_REPORT = re.compile(
     r"解读|图解|图说|一图|读懂|问答|通知|通报|印发|编制|报送|征求|部署|培训|会议|座谈|"
     r"工作要点|要点落实|的函|专栏|目录|指南|统计表$|附表$|H5|动漫|视频"
 )
-_SUFFIX = re.compile(r"[（(【\[](?:图片版|超链版|全文|修订|修订版|更正|正式版|文字版|PDF版|pdf版|附件)[）)】\]]")
+_EDITION = r"(?:图片版|超链版|全文|全真版|修订|修订版|更正|正式版|文字版|PDF版|pdf版|WORD版|word版|附件|下载)"
+_SUFFIX = re.compile(r"[（(【\[〔]" + _EDITION + r"[）)】\]〕]")
+# A label before the title ("【全真版】", "[附件]") names the edition, not the agency.
+_LEADING_LABEL = re.compile(r"^[【\[〔（][^】\]〕）]{1,8}[】\]〕）]")
+# A link text that is the file name: "…年度报告.pdf".
+_FILE_EXTENSION = re.compile(r"\.(?:pdf|docx?|wps|xlsx?|ofd)$", re.I)
 _LEADING_JUNK = re.compile(r"^[《“\"'【\[]+|[》”\"'】\]]+$")
 _ORG_TRAILING = re.compile(r"(?:关于|的)$")
 
@@ -47,7 +52,7 @@ def normalise_title(text: str) -> str:
 
 def recognise_title(text: str, max_year: int = 2100) -> ReportTitle | None:
     """Return the agency and data year if `text` is the title of a 年报, else None."""
-    title = normalise_title(text)
+    title = _FILE_EXTENSION.sub("", normalise_title(text))
     if not title or len(title) > 120 or "公开" not in title:
         return None
     if not ("报告" in title or "年报" in title):
@@ -55,7 +60,7 @@ def recognise_title(text: str, max_year: int = 2100) -> ReportTitle | None:
     if _NOT_REPORT.search(title):
         return None
     core = _SUFFIX.sub("", title)
-    core = _LEADING_JUNK.sub("", core)
+    core = _LEADING_JUNK.sub("", _LEADING_LABEL.sub("", core))
     for pattern in (_ORG_FIRST, _YEAR_FIRST):
         m = pattern.match(core)
         if not m:

@@ -15,7 +15,7 @@ def known_report_pages(db: sqlite_utils.Database, site: str, not_seen_since: str
     already known to be gone: they may have been removed from the column, moved, or just unlisted."""
     rows = db.execute(
         "SELECT url FROM pages WHERE site = ? AND report_id IS NOT NULL AND last_seen < ? "
-        "AND coalesce(last_outcome, '') != 'removed' AND (kind = 'report' OR url IN (SELECT url FROM reports)) "
+        "AND coalesce(last_outcome, '') NOT IN ('removed', 'moved') AND (kind = 'report' OR url IN (SELECT url FROM reports)) "
         "ORDER BY url",
         [site, not_seen_since],
     ).fetchall()

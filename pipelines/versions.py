@@ -203,6 +203,45 @@ def _capture_id(db, url: str, run_id: str) -> str | None:
     return row[0] if row else None
 
 
+def _twin_version(db, page: dict, content_hash: str) -> dict | None:
+    """A version of another page, of the same site and data year, with exactly this content."""
+    row = db.execute(
+        "SELECT v.id, p.report_id FROM report_versions v JOIN pages p ON p.url = v.page_url "
+        "JOIN reports r ON r.id = p.report_id JOIN reports mine ON mine.id = ? "
+        "WHERE v.content_hash = ? AND v.page_url != ? AND r.site = mine.site AND r.year = mine.year "
+        "ORDER BY (p.report_id = mine.id) DESC, v.id LIMIT 1",
+        [page["report_id"], content_hash, page["url"]]).fetchone()
+    return {"id": row[0], "report_id": row[1]} if row else None
+
+
+def _join_report(db, page: dict, report_id: int) -> None:
+    """Make `page` a page of report `report_id`. Its own report, when nothing of it has a version yet (it was
+    only this page and its files, under another reading of the agency), is merged away."""
+    old = page["report_id"]
+    if old == report_id:
+        return
+    has_versions = db.execute(
+        "SELECT 1 FROM report_versions v JOIN pages p ON p.url = v.page_url WHERE p.report_id = ? LIMIT 1",
+        [old]).fetchone()
+    if has_versions:
+        db.execute("UPDATE pages SET report_id = ? WHERE url = ?", [report_id, page["url"]])
+        return
+    db.execute("UPDATE pages SET report_id = ? WHERE report_id = ?", [report_id, old])
+    if not db.execute("SELECT 1 FROM changes WHERE report_id = ? LIMIT 1", [old]).fetchone():
+        db.execute("DELETE FROM reports WHERE id = ?", [old])
+
+
+def _live_twin_page(db, page: dict) -> str | None:
+    """Another page of the report, not gone, whose current version has the content of this page's."""
+    row = db.execute(
+        "SELECT o.url FROM pages o JOIN report_versions ov ON ov.id = o.current_version_id "
+        "JOIN report_versions mv ON mv.id = ? "
+        "WHERE o.report_id = ? AND o.url != ? AND ov.content_hash = mv.content_hash "
+        "AND coalesce(o.last_outcome, '') NOT IN ('removed', 'moved') ORDER BY o.last_seen DESC LIMIT 1",
+        [page["current_version_id"], page["report_id"], page["url"]]).fetchone()
+    return row[0] if row else None
+
+
 def _outcome_of(db, capture_id: str) -> str | None:
     row = db.execute("SELECT outcome FROM captures WHERE id = ?", [capture_id]).fetchone()
     return row[0] if row else None
@@ -324,6 +363,14 @@ def record_fetch(db, run_id: str, url: str, content: Content, *, not_modified: b
                                      was_removed=was_removed, listed=listed)
         capture_id = capture_id or _capture_id(db, url, run_id)
         previous_id = current["id"] if current else None
+        if outcome == "new" and content.ok:
+            twin = _twin_version(db, page, content.content_hash)
+            if twin is not None:  # the same report at another URL (a re-post, a twin): one report, no new version
+                outcome, version_id = "duplicate", twin["id"]
+                _join_report(db, page, twin["report_id"])
+                page = _page(db, url)
+        if outcome == "removed" and _live_twin_page(db, page) is not None:
+            outcome = "moved"  # unlisted here, listed at another URL with this content
         if outcome in ("new", "changed"):
             version_id = _insert_version(db, page, content, capture_id, seen)
         elif version_id is not None:
@@ -348,6 +395,12 @@ def record_gone(db, run_id: str, url: str, reason: str, seen: str | None = None,
         if page is None or page["report_id"] is None or page["last_outcome"] == "removed":
             return "ignored"
         capture_id = capture_id or _capture_id(db, url, run_id)
+        elsewhere = _live_twin_page(db, page)
+        if elsewhere is not None:
+            # The report lives on at another URL with the same content (moved, or its twin stays): not removed.
+            _set_state(db, url, "moved", None, capture_id, None, seen)
+            db.execute("UPDATE reports SET url = ? WHERE id = ? AND url = ?", [elsewhere, page["report_id"], url])
+            return "moved"
         _change(db, run_id, page, "removed", None, page["current_version_id"], seen,
                 Content(ok=True, message=f"the page answers {reason}", text="", normalised_text=""))
         _set_state(db, url, "removed", None, capture_id, None, seen)
