@@ -129,3 +129,12 @@ def test_every_pingtan_report_has_the_same_agency():
         extracted[year] = (ex.agency, ex.agency_source)
     assert set(crawled.values()) == {("平潭综合实验区", "title")}, crawled
     assert set(extracted.values()) == {("平潭综合实验区", "title")}, extracted
+
+
+def test_edition_labels_and_file_names_do_not_change_the_agency():
+    for text in ("【全真版】平潭综合实验区2024年政府信息公开工作年度报告",
+                 "平潭综合实验区2024年度政府信息公开工作年度报告（全真版）",
+                 "平潭综合实验区2024年政府信息公开工作年度报告.pdf",
+                 "[附件]平潭综合实验区2024年政府信息公开工作年度报告.DOCX"):
+        found = recognise_title(text)
+        assert found is not None and (found.agency, found.year) == ("平潭综合实验区", 2024), text
