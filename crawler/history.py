@@ -1,5 +1,6 @@
 """What a spider may know from earlier runs, as an interface the runner provides (the crawler never reads the
-database itself): the known report pages its column no longer lists, and the attachments of a known report.
+database itself): the known report pages its column no longer lists, the attachments of a known report, and the
+list APIs a browser render found behind a column (crawler/discovery.py), so later runs need no browser.
 `nianbao.runner` passes pipelines.state.DatabaseHistory; a spider run without one (plain `scrapy crawl`) knows
 nothing of earlier runs and re-checks nothing."""
 
@@ -17,6 +18,14 @@ class History(Protocol):
         """The attachments recorded for the report that `report_url` belongs to."""
         ...
 
+    def learned_endpoints(self, site: str) -> list[dict]:
+        """The list APIs learned for `site`'s columns: dicts with column_url, method, url, body, headers (JSON)."""
+        ...
+
+    def learn_endpoint(self, site: str, endpoint: dict) -> None:
+        """Record (or refresh) a list API that gave report entries: the keys of `learned_endpoints` and `entries`."""
+        ...
+
 
 class NoHistory:
     def unlisted_reports(self, site: str) -> list[str]:
@@ -24,3 +33,9 @@ class NoHistory:
 
     def attachments_of(self, report_url: str) -> list[str]:
         return []
+
+    def learned_endpoints(self, site: str) -> list[dict]:
+        return []
+
+    def learn_endpoint(self, site: str, endpoint: dict) -> None:
+        pass

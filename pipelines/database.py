@@ -13,6 +13,7 @@
 | `alerts` | digest sent (or not) to one channel after a run | pipelines/alerts.py |
 | `runs` | crawl run, with the per-site summary | nianbao/runner.py |
 | `version_aliases` | version id a re-evaluation could not keep (the rules changed its content): the id it resolves to | pipelines/reevaluate.py |
+| `learned_endpoints` | list API a browser render found behind a column (method, URL, body, headers): replayed by later runs without a browser | pipelines/state.py |
 
 Schema changes go through MIGRATIONS (PRAGMA user_version counts the ones applied).
 """
@@ -145,7 +146,16 @@ def _v6(db: sqlite_utils.Database) -> None:
     _add_columns(db, "runs", {"extracted": int, "extraction_partial": int, "extraction_failed": int})
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v7(db: sqlite_utils.Database) -> None:
+    """List APIs learned by rendering a column in a browser (crawler/discovery.py): what to request, per column."""
+    db["learned_endpoints"].create(
+        {"site": str, "column_url": str, "method": str, "url": str, "body": str, "headers": str,
+         "entries": int, "learned": str, "last_used": str},
+        pk=("site", "column_url", "method", "url", "body"), if_not_exists=True,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -52,3 +52,40 @@ class DatabaseHistory:
             return known_attachments(db, report_url)
         finally:
             db.close()
+
+    def learned_endpoints(self, site: str) -> list[dict]:
+        db = database.connect(self.data_dir)
+        try:
+            return learned_endpoints(db, site)
+        finally:
+            db.close()
+
+    def learn_endpoint(self, site: str, endpoint: dict) -> None:
+        db = database.connect(self.data_dir)
+        try:
+            learn_endpoint(db, site, endpoint)
+        finally:
+            db.close()
+
+
+ENDPOINT_KEYS = ("column_url", "method", "url", "body", "headers")  # headers: JSON
+
+
+def learned_endpoints(db: sqlite_utils.Database, site: str) -> list[dict]:
+    """The list APIs learned for `site` (crawler/discovery.py), oldest first."""
+    rows = db.execute(
+        "SELECT column_url, method, url, body, headers, entries FROM learned_endpoints WHERE site = ? "
+        "ORDER BY learned, url", [site]).fetchall()
+    return [dict(zip((*ENDPOINT_KEYS, "entries"), row, strict=True)) for row in rows]
+
+
+def learn_endpoint(db: sqlite_utils.Database, site: str, endpoint: dict) -> None:
+    """Insert a learned list API, or refresh its entry count and last use."""
+    now = now_iso()
+    values = [site, *(str(endpoint.get(k) or "") for k in ENDPOINT_KEYS), int(endpoint.get("entries") or 0)]
+    with db.conn:
+        db.execute(
+            "INSERT INTO learned_endpoints (site, column_url, method, url, body, headers, entries, learned, "
+            "last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, column_url, method, url, body) DO "
+            "UPDATE SET entries = excluded.entries, headers = excluded.headers, "
+            "last_used = excluded.last_used", [*values, now, now])
