@@ -8,6 +8,9 @@ A site needs only `name` and `start_urls`; everything else is optional:
         key: xicheng                  # short id; default: derived from the first start URL's host
         site_code: "1101020002"       # 政府网站标识码
         region: 北京市西城区
+        division_code: "110102"       # 民政部 行政区划代码: joins the bundled entry of that code (crawler/registry.py)
+        level: county                 # province | prefecture | county; default: from the division code
+        province: 北京市               # and prefecture: the place's parents; default: from the division code
         allowed_domains: [bjxch.gov.cn]       # default: the hosts of start_urls without www. (subdomains included)
         cms: trs                      # trs | hanweb | gkmlpt | generic | package.module:Walker; default: detected
         spider: package.module:Class  # a PortalSpider subclass, for a portal the configuration cannot describe
@@ -30,7 +33,10 @@ import yaml
 KNOWN_KEYS = {
     "name", "key", "start_urls", "site_code", "region", "allowed_domains", "cms", "selectors",
     "download_delay", "concurrency", "notes", "spider",
+    "division_code", "level", "province", "prefecture",
 }
+LEVELS = ("province", "prefecture", "county")
+_DIVISION_CODE = re.compile(r"^\d{6}$")
 SELECTOR_KEYS = {"entries": "the list entry links of a column page, when the walkers get them wrong"}
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 
@@ -52,11 +58,19 @@ class SiteConfig:
     download_delay: float | None = None
     concurrency: int | None = None
     spider: str | None = None
+    # Where the portal's government sits (crawler/registry.py selects by it): 民政部 division code, level, parents.
+    division_code: str | None = None
+    level: str | None = None
+    province: str | None = None
+    prefecture: str | None = None
+    aliases: tuple[str, ...] = ()  # other keys naming this site (the bundled registry's older keys)
+    disabled: str | None = None  # why a bundled entry is listed but not crawlable (no usable portal URL)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "key": self.key, "start_urls": list(self.start_urls),
                                "allowed_domains": list(self.allowed_domains)}
-        for attr in ("site_code", "region", "cms", "download_delay", "concurrency", "spider"):
+        for attr in ("site_code", "region", "cms", "download_delay", "concurrency", "spider", "division_code",
+                     "level", "province", "prefecture"):
             if getattr(self, attr) is not None:
                 out[attr] = getattr(self, attr)
         if self.selectors:
@@ -151,13 +165,34 @@ def parse_site(entry: Any, where: str) -> SiteConfig:
     conc = entry.get("concurrency")
     if conc is not None and (not isinstance(conc, int) or conc < 1):
         raise SitesError(f"{where} ({name}): `concurrency` must be a whole number >= 1")
+    division = _division_fields(entry, f"{where} ({name})")
     code = entry.get("site_code")
     return SiteConfig(
         name=name.strip(), key=key, start_urls=tuple(starts), allowed_domains=tuple(domains),
         site_code=str(code) if code is not None else None, region=entry.get("region"), cms=cms,
         selectors=dict(selectors), download_delay=float(delay) if delay is not None else None, concurrency=conc,
-        spider=str(spider) if spider is not None else None,
+        spider=str(spider) if spider is not None else None, **division,
     )
+
+
+def _division_fields(entry: dict, where: str) -> dict[str, str | None]:
+    """division_code (six digits; YAML may read it as a number), level, province, prefecture."""
+    code = entry.get("division_code")
+    if code is not None:
+        code = str(code)
+        if not _DIVISION_CODE.match(code):
+            raise SitesError(f"{where}: `division_code` {code!r} must be the six digits of a 民政部 code, "
+                             "e.g. \"110102\"")
+    level = entry.get("level")
+    if level is not None and level not in LEVELS:
+        raise SitesError(f"{where}: `level` {level!r} must be one of {', '.join(LEVELS)}")
+    out = {"division_code": code, "level": level}
+    for attr in ("province", "prefecture"):
+        value = entry.get(attr)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise SitesError(f"{where}: `{attr}` must be a place name, e.g. 北京市")
+        out[attr] = value.strip() if value else None
+    return out
 
 
 def parse_sites(data: Any, source: str = "sites file") -> dict[str, SiteConfig]:

@@ -1,7 +1,7 @@
 """The spider of one portal of the sites registry: configuration only, the logic lives in the shared base.
 
 `nianbao crawl` instantiates it once per site entry (crawler/sites.py); from Scrapy it runs as
-`scrapy crawl portal -a site=xicheng [-a sites=FILE]`.
+`scrapy crawl portal -a site=110102 [-a sites=FILE]` (a key or alias of crawler/registry.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from crawler.cms import resolve_cms
-from crawler.sites import SiteConfig, load_sites
+from crawler.registry import load_registry
+from crawler.sites import SiteConfig
 from crawler.spiders.base import AnnualReportSpider
 
 
@@ -18,8 +19,8 @@ class PortalSpider(AnnualReportSpider):
 
     def __init__(self, site: SiteConfig | str | None = None, sites: str | None = None, **kwargs: Any) -> None:
         if isinstance(site, str) or site is None:
-            registry = load_sites(sites)
-            site = registry[site] if site else next(iter(registry.values()))
+            registry = load_registry(sites)
+            site = registry.lookup([site])[0] if site else registry.sites[registry.default[0]]
         self.site = site
         self.site_key = site.key
         self.site_name = site.name
