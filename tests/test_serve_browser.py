@@ -12,7 +12,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 from PIL import Image
-from test_serve_fixtures import XICHENG_2020, Server, demo_archive, xicheng_versions
+from test_serve_fixtures import XICHENG_2020, Server, serve_copy, xicheng_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -43,8 +43,8 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data = demo_archive(tmp_path_factory)
+def server(demo_archive, tmp_path_factory):
+    data = serve_copy(demo_archive, tmp_path_factory)
     running = Server(data, "--refresh", "0")
     running.versions = xicheng_versions(data)
     yield running
