@@ -13,6 +13,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawler.cms.base import API_META
 from crawler.links import in_scope, is_trap
 from domain.decode import codec_name, decode
 
@@ -22,7 +23,8 @@ logger = logging.getLogger(__name__)
 class ScopeMiddleware:
     """Last line of defence before the network: only the site's own hosts, never a trap URL.
 
-    robots.txt requests are let through (they are about the host itself)."""
+    robots.txt requests are let through (they are about the host itself), and so are a list walker's API calls
+    (`API_META`), built from the page's own configuration, from the trap rules (a TRS search endpoint)."""
 
     def __init__(self, crawler) -> None:
         self.crawler = crawler
@@ -36,7 +38,7 @@ class ScopeMiddleware:
         if not in_scope(request.url, getattr(spider, "allowed_domains", None) or []):
             self.crawler.stats.inc_value("nianbao/offsite_blocked")
             raise IgnoreRequest(f"off-site: {request.url}")
-        if not request.url.endswith("/robots.txt") and is_trap(request.url):
+        if not request.url.endswith("/robots.txt") and not request.meta.get(API_META) and is_trap(request.url):
             self.crawler.stats.inc_value("nianbao/trap_blocked")
             raise IgnoreRequest(f"trap-like URL: {request.url}")
 

@@ -15,6 +15,7 @@ A site needs only `name` and `start_urls`; everything else is optional:
         cms: trs                      # trs | hanweb | gkmlpt | generic | package.module:Walker; default: detected
         spider: package.module:Class  # a PortalSpider subclass, for a portal the configuration cannot describe
         selectors: {entries: "ul.list a"}   # the list entries of a column page, when detection gets them wrong
+        cms_options: {trs_search_url: /fjdzapp/search}  # what a CMS family's walker reads (crawler/cms/)
         download_delay: 2             # seconds between requests to one host (a floor; jitter only adds)
         concurrency: 1                # requests in flight per host
 """
@@ -32,7 +33,7 @@ import yaml
 
 KNOWN_KEYS = {
     "name", "key", "start_urls", "site_code", "region", "allowed_domains", "cms", "selectors",
-    "download_delay", "concurrency", "notes", "spider",
+    "download_delay", "concurrency", "notes", "spider", "cms_options",
     "division_code", "level", "province", "prefecture",
 }
 LEVELS = ("province", "prefecture", "county")
@@ -58,6 +59,7 @@ class SiteConfig:
     download_delay: float | None = None
     concurrency: int | None = None
     spider: str | None = None
+    cms_options: dict[str, str] = field(default_factory=dict)  # read by the list walkers (ListWalker.OPTIONS)
     # Where the portal's government sits (crawler/registry.py selects by it): 民政部 division code, level, parents.
     division_code: str | None = None
     level: str | None = None
@@ -75,6 +77,8 @@ class SiteConfig:
                 out[attr] = getattr(self, attr)
         if self.selectors:
             out["selectors"] = dict(self.selectors)
+        if self.cms_options:
+            out["cms_options"] = dict(self.cms_options)
         return out
 
 
@@ -166,13 +170,35 @@ def parse_site(entry: Any, where: str) -> SiteConfig:
     if conc is not None and (not isinstance(conc, int) or conc < 1):
         raise SitesError(f"{where} ({name}): `concurrency` must be a whole number >= 1")
     division = _division_fields(entry, f"{where} ({name})")
+    cms_options = _cms_options(entry, f"{where} ({name})")
     code = entry.get("site_code")
     return SiteConfig(
         name=name.strip(), key=key, start_urls=tuple(starts), allowed_domains=tuple(domains),
         site_code=str(code) if code is not None else None, region=entry.get("region"), cms=cms,
         selectors=dict(selectors), download_delay=float(delay) if delay is not None else None, concurrency=conc,
-        spider=str(spider) if spider is not None else None, **division,
+        spider=str(spider) if spider is not None else None, cms_options=cms_options, **division,
     )
+
+
+def _cms_options(entry: dict, where: str) -> dict[str, str]:
+    """`cms_options`: names a registered walker reads (ListWalker.OPTIONS), string values; `*_url` a path or an
+    http(s) URL."""
+    options = entry.get("cms_options") or {}
+    if not isinstance(options, dict) or not all(isinstance(v, str) and v.strip() for v in options.values()):
+        raise SitesError(f"{where}: `cms_options` must map option names to strings, e.g. "
+                         "{trs_search_url: /fjdzapp/search}")
+    from crawler.cms import known_options
+
+    known = known_options()
+    unknown = sorted(set(map(str, options)) - set(known))
+    if unknown:
+        raise SitesError(f"{where}: unknown cms option(s) {', '.join(unknown)}; known: "
+                         + "; ".join(f"{k} ({v})" for k, v in sorted(known.items())))
+    for key, value in options.items():
+        if key.endswith("_url") and not (value.startswith("/") or (
+                urlsplit(value).scheme in ("http", "https") and urlsplit(value).hostname)):
+            raise SitesError(f"{where}: cms option {key} {value!r} must be a path (/fjdzapp/search) or an http(s) URL")
+    return {str(k): v.strip() for k, v in options.items()}
 
 
 def _division_fields(entry: dict, where: str) -> dict[str, str | None]:

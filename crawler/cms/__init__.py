@@ -6,7 +6,9 @@ this page list (`entries`), and which further list pages exist (`pages`). `walke
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import import_module
+from typing import Any
 
 from crawler.cms import generic, gkmlpt, hanweb, trs  # noqa: F401  (the built-in families register themselves)
 from crawler.cms.base import ListWalker
@@ -35,12 +37,21 @@ def resolve_cms(cms: str) -> str:
     return cms
 
 
-def walkers_for(cms: str | None) -> list[ListWalker]:
-    """The configured family first (if any), then every other family; generic pagination always applies."""
+def walkers_for(cms: str | None, options: Mapping[str, Any] | None = None) -> list[ListWalker]:
+    """The configured family first (if any), then every other family; generic pagination always applies. Each
+    walker gets the site's `cms_options`."""
     registry = families()
     order = [cms] if cms in registry else []
     order += [name for name in registry if name not in order]
-    return [registry[name]() for name in order]
+    walkers = [registry[name]() for name in order]
+    for walker in walkers:
+        walker.options = dict(options or {})
+    return walkers
+
+
+def known_options() -> dict[str, str]:
+    """Every `cms_options` name a registered family reads -> "family: meaning"."""
+    return {key: f"{name}: {meaning}" for name, walker in families().items() for key, meaning in walker.OPTIONS.items()}
 
 
 def detect_cms(response) -> str | None:

@@ -28,7 +28,7 @@ from twisted.python.failure import Failure
 
 from archive.conditional import CAPTURE_ID_META
 from crawler.cms import detect_cms, walkers_for
-from crawler.cms.base import ListWalker, page_links
+from crawler.cms.base import API_META, ListWalker, page_links
 from crawler.cms.gkmlpt import GkmlptWalker
 from crawler.history import History, NoHistory
 from crawler.items import FetchFailed, OtherPage, PageGone, ReportAttachment, ReportPage
@@ -64,11 +64,13 @@ class AnnualReportSpider(scrapy.Spider):
     max_pages = 20000
     # Optional CSS selectors: "entries" (the list entry links of a column page, when the walkers get them wrong).
     selectors: dict[str, str] = {}
+    # The site entry's `cms_options`, handed to every list walker (e.g. trs_search_url).
+    cms_options: dict[str, str] = {}
 
     def __init__(self, *args: Any, history: History | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.history: History = history or NoHistory()
-        self.walkers: list[ListWalker] = walkers_for(self.cms)
+        self.walkers: list[ListWalker] = walkers_for(self.cms, self.cms_options)
         self.columns: list[str] = []
         self.list_pages: set[str] = set()
         self.reports_by_year: Counter[int] = Counter()
@@ -110,10 +112,11 @@ class AnnualReportSpider(scrapy.Spider):
         """A request within the bounds: never a trap URL, never twice, never past the site's page budget.
 
         The budget counts distinct requests: every TRS list page names every other list page again, so counting
-        each mention would spend the budget quadratically on a long column."""
+        each mention would spend the budget quadratically on a long column. A walker's list API call (API_META) is
+        built from the page's configuration, not a link: the trap rules of links do not apply to it."""
         form = extra.get("formdata") or {}
         key = (extra.get("method", "GET"), url, extra.get("fragment", ""), tuple(sorted(form.items())))
-        if key in self.followed or is_trap(url) or len(self.followed) >= self.max_pages:
+        if key in self.followed or (is_trap(url) and not extra.get(API_META)) or len(self.followed) >= self.max_pages:
             return []
         self.followed.add(key)
         return [self.make_request(url, role, depth, **extra)]
@@ -166,7 +169,9 @@ class AnnualReportSpider(scrapy.Spider):
         if not self.columns or response.meta.get("role") == "column":
             if response.url not in self.columns:
                 self.columns.append(response.url)
-        self.list_pages.add(response.url)
+        form = response.meta.get("nianbao_form") or {}
+        # A POSTed list page (a list API) is one page per form: /fjdzapp/search page=1, page=2, …
+        self.list_pages.add(response.url + ("#" + repr(sorted(form.items())) if form else ""))
         depth = response.meta.get("nav_depth", 0)
         for link in self.column_entries(response):
             title = recognise_title(link.text)
@@ -179,7 +184,7 @@ class AnnualReportSpider(scrapy.Spider):
                 yield from self.follow(link.url, "article", depth + 1)
         for walker in self.walkers:
             for page in walker.pages(response):
-                if page.url in self.list_pages:
+                if page.method == "GET" and page.url in self.list_pages:
                     continue
                 yield from self.follow_page(page, depth + 1)
 
@@ -195,7 +200,7 @@ class AnnualReportSpider(scrapy.Spider):
 
     def follow_page(self, page, depth: int) -> Iterable[Request]:
         return self.follow(page.url, "list", depth, method=page.method, formdata=page.formdata,
-                           nianbao_form=page.formdata)
+                           nianbao_form=page.formdata, **({API_META: page.api} if page.api else {}))
 
     def follow_entry(self, link: Link, response: Response, title) -> Iterable[Request | ReportPage]:
         if is_attachment(link.url):

@@ -29,4 +29,5 @@ class PortalSpider(AnnualReportSpider):
         self.start_urls = list(site.start_urls)
         self.allowed_domains = list(site.allowed_domains)
         self.selectors = dict(site.selectors)
+        self.cms_options = dict(site.cms_options)
         super().__init__(**kwargs)
