@@ -30,11 +30,14 @@ logger = logging.getLogger(__name__)
 class Limits:
     """What one document may cost in its worker. Over the limit, the document ends as a failed extraction with
     the reason, and the crawl goes on (settings NIANBAO_EXTRACT_CPU_SECONDS, NIANBAO_EXTRACT_MEMORY_MB,
-    NIANBAO_EXTRACT_WORKERS)."""
+    NIANBAO_EXTRACT_WORKERS, NIANBAO_EXTRACT_CONVERT_SECONDS). A DOC/WPS conversion runs LibreOffice as a child
+    of the worker, whose CPU is not the worker's: `convert_seconds` bounds its wall time and the CPU time of each
+    of its processes, and the worker's memory limit is inherited (pipelines/extract/office.py)."""
 
     cpu_seconds: int = 60
     memory_mb: int = 1024
     workers: int = max(1, min(2, (os.cpu_count() or 1) - 1))
+    convert_seconds: float = 60.0
 
 
 _pool: ProcessPoolExecutor | None = None
@@ -91,7 +94,7 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="nianbao-parent-watch", daemon=True).start()
 
 
-def _worker_init(memory_mb: int, parent: int | None = None) -> None:
+def _worker_init(memory_mb: int, parent: int | None = None, convert_seconds: float | None = None) -> None:
     import resource
     import signal
 
@@ -103,6 +106,10 @@ def _worker_init(memory_mb: int, parent: int | None = None) -> None:
         from pipelines.extract import document
 
         document.MEMORY_LIMIT_MB = memory_mb
+        if convert_seconds:
+            from pipelines.extract import office
+
+            office.TIMEOUT = convert_seconds
     except ImportError:  # reported per document by extract()
         pass
 
@@ -193,7 +200,8 @@ def pool() -> ProcessPoolExecutor:
             # limits is replaced instead.
             _pool_limits = _limits
             _pool = ProcessPoolExecutor(max_workers=_limits.workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_worker_init, initargs=(_limits.memory_mb, os.getpid()))
+                                        initializer=_worker_init,
+                                        initargs=(_limits.memory_mb, os.getpid(), _limits.convert_seconds))
         return _pool
 
 
@@ -267,7 +275,8 @@ async def extract_in_worker(body: bytes, url: str, content_type: str | None, fil
     if message.startswith("environment:"):
         if not _environment_logged:
             _environment_logged = True
-            logger.error("extraction cannot run (broken installation): %s", message)
+            logger.error("extraction cannot run on this machine: %s (logged once; each document that needs it "
+                         "fails the same way, with this message on its capture)", message)
     elif getattr(result, "status", None) == "error":
         logger.warning("extraction failed for %s: %s", url, message)
     return result
@@ -281,6 +290,7 @@ class ExtractReports:
             cpu_seconds=settings.getint("NIANBAO_EXTRACT_CPU_SECONDS", Limits.cpu_seconds),
             memory_mb=settings.getint("NIANBAO_EXTRACT_MEMORY_MB", Limits.memory_mb),
             workers=settings.getint("NIANBAO_EXTRACT_WORKERS", Limits().workers),
+            convert_seconds=settings.getfloat("NIANBAO_EXTRACT_CONVERT_SECONDS", Limits.convert_seconds),
         ))
         return cls()
 

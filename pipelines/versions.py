@@ -63,7 +63,7 @@ def content_of(extraction: Any, body: bytes | None) -> Content:
 
     status = str(getattr(extraction, "status", "ok") or "ok") if extraction is not None else "unsupported"
     if status in UNREADABLE:
-        # A type we cannot read here (e.g. .doc without LibreOffice): the bytes decide.
+        # A type we cannot read here (binary of no supported type): the bytes decide.
         digest = hashlib.sha256(body or b"").hexdigest()
         return Content(ok=True, message=f"{status}: compared by bytes", text="", normalised_text="",
                        content_hash="raw:" + digest, normaliser=NORMALISER_VERSION, status=status)
@@ -156,7 +156,9 @@ class TrackVersions:
             return
         self._count(content.status)
         if content.status != "ok" or outcome == "extract_failed":
-            logger.warning("extraction %s for %s (%s): %s", content.status, item.url, outcome, content.message)
+            # an environment error (a missing module, no LibreOffice) is logged once, by the extraction step
+            log = logger.debug if content.message.startswith("environment:") else logger.warning
+            log("extraction %s for %s (%s): %s", content.status, item.url, outcome, content.message)
 
     def process_item(self, item):
         try:

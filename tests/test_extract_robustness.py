@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import io
 import random
-import shutil
 import zipfile
 from pathlib import Path
 
-import pytest
 from reportlab.pdfgen import canvas
 
 from nianbao.portal import catalog
@@ -53,11 +51,12 @@ def test_truncated_pdf_and_zip_that_is_not_docx():
     assert extract_document(buf.getvalue(), filename="x.docx").status == "unsupported"
 
 
-@pytest.mark.skipif(shutil.which("soffice") is not None, reason="LibreOffice installed: conversion path runs")
-def test_doc_without_libreoffice_is_unsupported():
+def test_doc_without_libreoffice_is_an_environment_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a real PATH on which there is no soffice
     ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600
     ex = extract_document(ole, filename="report.doc")
-    assert ex.kind == "doc" and ex.status == "unsupported" and "soffice" in ex.message
+    assert ex.kind == "doc" and ex.status == "error" and ex.message.startswith("environment:"), ex.message
+    assert "soffice" in ex.message and "libreoffice-writer-nogui" in ex.message
 
 
 def _seed_text(prefix: str) -> str:

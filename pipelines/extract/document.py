@@ -134,14 +134,15 @@ def _dispatch(ex: Extraction, kind: str, body: bytes, url: str | None, content_t
         _finish(ex, read, text_meta(read.text, url))
         return
     if kind == "doc":
-        from .office import ConversionError, soffice, to_docx
+        from .office import PACKAGE, ConversionError, ConverterMissing, to_docx
 
-        if soffice() is None:
-            ex.status, ex.message = model.UNSUPPORTED, "DOC/WPS needs LibreOffice (soffice), which is not installed"
-            return
         suffix = ".rtf" if body.startswith(b"{\\rtf") else (".wps" if (filename or "").lower().endswith(".wps") else ".doc")
         try:
             body = to_docx(body, suffix)
+        except ConverterMissing:  # the installation, not the document: the extraction worker logs it once
+            ex.status = model.ERROR
+            ex.message = f"environment: DOC/WPS needs LibreOffice (soffice), which is not installed (Debian {PACKAGE})"
+            return
         except ConversionError as exc:
             ex.status, ex.message = model.ERROR, str(exc)
             return

@@ -12,7 +12,7 @@ OK = "ok"                    # tables found and complete
 PARTIAL = "partial"          # something could not be placed or is missing: see warnings
 NO_TABLES = "no_tables"      # text but none of the standard tables (attachment-only page, pre-2019 report…)
 NO_TEXT = "no_text"          # nothing readable (scanned PDF, empty page)
-UNSUPPORTED = "unsupported"  # a type we cannot read here (e.g. .doc without LibreOffice)
+UNSUPPORTED = "unsupported"  # a type we cannot read here (binary of no supported type, a ZIP that is not DOCX)
 ERROR = "error"              # the reader failed on these bytes (corrupt file…)
 
 
