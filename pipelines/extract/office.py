@@ -10,8 +10,7 @@ Debian's package is `libreoffice-writer-nogui` (scripts/install-libreoffice.sh).
   inherited.
 
 Kingsoft WPS Writer files (.wps) are OLE compound documents in the Word 97 format; LibreOffice's Word 97 type
-lists both extensions and reads them with the same filter (its MS Works filter, also `.wps`, is chosen only for
-Works files, by their content).
+lists both extensions, and a Word 97 file named in.wps is read by that filter (tests/test_extract_office.py).
 """
 
 from __future__ import annotations
