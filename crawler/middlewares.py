@@ -1,10 +1,12 @@
-"""Downloader middlewares: scope guard, Retry-After back-off, and repair of pages that lie about their encoding."""
+"""Downloader middlewares: scope guard, Retry-After back-off, repair of pages that lie about their encoding,
+truncated bodies, robots.txt, and anti-bot answers (blocked portals, crawler/blocking.py)."""
 
 from __future__ import annotations
 
 import email.utils
 import logging
 import time
+from urllib.parse import urljoin
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
@@ -13,6 +15,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from archive.conditional import CAPTURE_ID_META, FROM_ARCHIVE_META
+from crawler.blocking import Blocked, classify, is_verification_url
 from crawler.cms.base import API_META
 from crawler.links import in_scope, is_trap
 from domain.decode import codec_name, decode
@@ -189,3 +193,114 @@ class TruncatedBodyMiddleware:
                 and not _encoded_stream_complete(response.body, encoding)):
             return response.replace(flags=[*(response.flags or []), "truncated_encoding"])
         return response
+
+
+BLOCKED_RETRIES_META = "nianbao_blocked_retries"
+BLOCKED_CAPTURES_META = "nianbao_blocked_captures"
+GUARD_META = "nianbao_verify_redirect"  # set by VerificationRedirectGuard with dont_redirect
+CONTENT_ROLES = ("column", "list", "article", "recheck", "attachment")  # requests that expect content
+
+
+def _headers_for_classify(response: Response) -> dict[str, list[str]]:
+    return {name: [v.decode("latin-1") for v in response.headers.getlist(name)]
+            for name in ("Location", "Set-Cookie", "Content-Type")}
+
+
+class VerificationRedirectGuard:
+    """A redirect to a verification page (crawler.blocking.is_verification_url) is not followed: it reaches
+    BlockedAnswerMiddleware as the 3xx it is, even when the verification page is on another host. Sits outside
+    RedirectMiddleware (610 > 600) so it sees the 3xx first."""
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if 300 <= response.status < 400 and not request.meta.get("dont_redirect"):
+            location = response.headers.get(b"Location")
+            if location and is_verification_url(urljoin(request.url, location.decode("latin-1").strip())):
+                request.meta["dont_redirect"] = True
+                request.meta[GUARD_META] = True
+        return response
+
+
+class BlockedAnswerMiddleware:
+    """Anti-bot answers (crawler/blocking.py): retried at most NIANBAO_BLOCKED_RETRY_TIMES times per request
+    and NIANBAO_BLOCKED_RETRY_BUDGET times per site and run, each blocked answer doubling the site's delay
+    (from NIANBAO_BLOCKED_BACKOFF times its configured delay, at most AUTOTHROTTLE_MAX_DELAY); then the request
+    ends in `Blocked` for the spider's errback. After NIANBAO_BLOCKED_GIVE_UP blocked answers in a row (no other
+    answer between them) the site's further requests are not sent.
+
+    This middleware alone retries these answers: 412, 468 and 521 are not RETRY_HTTP_CODES, and it sits outside
+    RetryMiddleware (550) and RetryAfterMiddleware (560), so a challenge served as a 503 is not retried twice.
+    At 585 it sees bodies decompressed (590) and meta-refresh pages before MetaRefreshMiddleware (580) follows
+    them. The WARC capture already holds every blocked answer (archive.capture writes at response_downloaded)."""
+
+    def __init__(self, crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.retry_times = settings.getint("NIANBAO_BLOCKED_RETRY_TIMES", 2)
+        self.retry_budget = settings.getint("NIANBAO_BLOCKED_RETRY_BUDGET", 6)
+        self.give_up_after = settings.getint("NIANBAO_BLOCKED_GIVE_UP", 10)
+        self.backoff = settings.getfloat("NIANBAO_BLOCKED_BACKOFF", 5.0) * settings.getfloat("NIANBAO_DOWNLOAD_DELAY", 0.0)
+        self.max_delay = settings.getfloat("AUTOTHROTTLE_MAX_DELAY", 60.0)
+        self.retries_spent = 0
+        self.in_a_row = 0
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    @property
+    def gave_up(self) -> bool:
+        return 0 < self.give_up_after <= self.in_a_row
+
+    def _inc(self, key: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key)
+
+    def process_request(self, request: Request) -> None:
+        if self.gave_up and not request.url.endswith("/robots.txt"):
+            self._inc("nianbao/blocked/not_sent")
+            raise IgnoreRequest(f"not sent: the portal answered {self.in_a_row} challenges in a row")
+
+    def back_off(self, request: Request) -> float | None:
+        """Double the delay of the request's download slot (from the back-off floor, at most the maximum)."""
+        slot_key = request.meta.get("download_slot")
+        slots = self.crawler.engine.downloader.slots if self.crawler.engine else {}
+        slot = slots.get(slot_key) if slot_key is not None else None
+        if slot is None:
+            return None
+        new_delay = min(max(slot.delay * 2, self.backoff), self.max_delay)
+        if new_delay > slot.delay:
+            slot.delay = new_delay
+        return slot.delay
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        if request.url.endswith("/robots.txt"):
+            return response
+        block = classify(response.status, response.body, response.url, headers=_headers_for_classify(response),
+                         expect_content=request.meta.get("role") in CONTENT_ROLES,
+                         redirected_from=request.meta.get("redirect_urls") or ())
+        if block is None:
+            self.in_a_row = 0
+            return response
+        self._inc(f"nianbao/blocked/{block.signature}")
+        captures = [*request.meta.get(BLOCKED_CAPTURES_META, []), request.meta.get(CAPTURE_ID_META)]
+        delay = self.back_off(request)
+        tries = request.meta.get(BLOCKED_RETRIES_META, 0)
+        if (tries < self.retry_times and self.retries_spent < self.retry_budget
+                and not request.meta.get(FROM_ARCHIVE_META)):
+            self.retries_spent += 1
+            self._inc("nianbao/blocked/retried")
+            logger.info("%s answered %s (HTTP %d): retry %d of %d%s", request.url, block.signature, block.status,
+                        tries + 1, self.retry_times, f", {delay:.1f} s between requests to this site" if delay else "")
+            retry = request.replace(dont_filter=True, priority=request.priority - 1)
+            retry.meta[BLOCKED_RETRIES_META] = tries + 1
+            retry.meta[BLOCKED_CAPTURES_META] = [c for c in captures if c]
+            if retry.meta.pop(GUARD_META, False):
+                retry.meta.pop("dont_redirect", None)
+            return retry
+        self.in_a_row += 1
+        if self.in_a_row == self.give_up_after:
+            if self.crawler.stats is not None:
+                self.crawler.stats.set_value("nianbao/blocked/gave_up", self.in_a_row)
+            logger.warning("%s: %d blocked answers in a row, sending no more requests to this site",
+                           request.meta.get("download_slot") or request.url, self.in_a_row)
+        raise Blocked(block, captures)

@@ -44,7 +44,16 @@ NIANBAO_RETRY_AFTER_MAX = 600.0
 # Robustness.
 RETRY_ENABLED = True
 RETRY_TIMES = 3
+# Never the anti-bot statuses (412, 468, 521): anti-bot answers are retried by BlockedAnswerMiddleware alone.
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Anti-bot answers (crawler/blocking.py, crawler.middlewares.BlockedAnswerMiddleware): retries per request and per
+# site and run; each blocked answer doubles the site's delay, from NIANBAO_BLOCKED_BACKOFF times the configured
+# delay (10 s by default) to at most AUTOTHROTTLE_MAX_DELAY; after NIANBAO_BLOCKED_GIVE_UP blocked answers in a
+# row nothing more is requested from the site in this run.
+NIANBAO_BLOCKED_RETRY_TIMES = 2
+NIANBAO_BLOCKED_RETRY_BUDGET = 6
+NIANBAO_BLOCKED_BACKOFF = 5.0
+NIANBAO_BLOCKED_GIVE_UP = 10
 DOWNLOAD_TIMEOUT = 60
 DOWNLOAD_MAXSIZE = 200 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 50 * 1024 * 1024
@@ -75,6 +84,11 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RobotsTxtWaitMiddleware": 100,
     "crawler.middlewares.ScopeMiddleware": 50,
     "crawler.middlewares.RetryAfterMiddleware": 560,
+    # Outside RedirectMiddleware (600): a redirect to a verification page is not followed, it is an answer.
+    "crawler.middlewares.VerificationRedirectGuard": 610,
+    # Between HttpCompressionMiddleware (590) and MetaRefreshMiddleware (580), outside both retries (550, 560):
+    # recognises anti-bot answers in decompressed bodies, before a meta refresh is followed.
+    "crawler.middlewares.BlockedAnswerMiddleware": 585,
     # Above HttpCompressionMiddleware (590): sees the body as sent, flags a compressed stream cut short.
     "crawler.middlewares.TruncatedBodyMiddleware": 595,
     # Below HttpCompressionMiddleware (590): process_response runs after decompression.
