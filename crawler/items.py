@@ -25,7 +25,9 @@ class ReportPage:
     content_type: str | None = None
     status: int = 200
     not_modified: bool = False  # answered 304: body is the archived copy
-    listed: bool = True  # False when re-checked although its column no longer lists it
+    # False when re-checked although its column no longer lists it; None when re-checked while the listing could
+    # not be read this run (the portal blocked a column or list page): not listed is then no evidence of removal.
+    listed: bool | None = True
     truncated: str | None = None  # why the body is incomplete (cut connection, unfinished gzip): no new version
     capture_id: str | None = None  # the WARC-Record-ID of the response (or revisit) it was read from
     extraction: object | None = field(default=None, repr=False)  # set by pipelines.extraction
@@ -78,3 +80,18 @@ class FetchFailed:
     url: str
     reason: str
     capture_id: str | None = None  # the capture (response or fetch-error record) of the failure
+
+
+@dataclass
+class PageBlocked:
+    """An anti-bot answer instead of the page (crawler/blocking.py): evidence that the portal blocks the crawler,
+    never that a report was removed. A known report page keeps its status and its current version."""
+
+    site: str
+    url: str  # the URL requested
+    status: int
+    signature: str  # e.g. ruishu-412, jiasule-521, js-required, verify-redirect
+    detail: str = ""
+    role: str = ""  # what the request was for: start, nav, column, list, article, recheck, attachment
+    seen_url: str | None = None  # where the challenge came from, when it is not `url` (after a redirect)
+    capture_ids: list[str] = field(default_factory=list)  # the WARC records of every blocked answer (retries too)

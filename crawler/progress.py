@@ -1,4 +1,4 @@
-"""A live progress line on a terminal (pages, reports, errors, rate); periodic plain log lines otherwise."""
+"""A live progress line on a terminal (pages, reports, errors, blocked, rate); periodic plain log lines otherwise."""
 
 from __future__ import annotations
 
@@ -40,8 +40,10 @@ class ProgressLine:
         elapsed = max(time.monotonic() - self.started, 1e-6)
         reports = len(getattr(spider, "report_urls", ()))
         errors = len(getattr(spider, "errors", ()))
+        blocked = len(getattr(spider, "blocked", ()))
         return (f"[{getattr(spider, 'site_key', spider.name)}] pages {pages}  reports {reports}  "
-                f"errors {errors}  {pages / elapsed * 60:.0f} pages/min")
+                f"errors {errors}  " + (f"blocked {blocked}  " if blocked else "")
+                + f"{pages / elapsed * 60:.0f} pages/min")
 
     def report(self) -> None:
         if self.tty:

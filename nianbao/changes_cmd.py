@@ -17,7 +17,8 @@ def _changes_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kind", action="append", choices=["new", "changed", "restored", "removed"],
                    help="only these kinds (repeatable)")
     p.add_argument("--all", action="store_true",
-                   help="also list fetches that changed nothing: unchanged, not_modified, error, extract_failed")
+                   help="also list fetches that changed nothing: unchanged, not_modified, error, blocked, "
+                        "extract_failed")
 
 
 def _url_argument(p: argparse.ArgumentParser) -> None:

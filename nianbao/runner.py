@@ -42,7 +42,7 @@ class RunResult:
 
     def shortfalls(self) -> list[str]:
         """What keeps the run from being complete (empty when it is): a site not fetched or without its 年报
-        column, fetch errors, reports not extracted, alerts not delivered."""
+        column, fetch errors, anti-bot answers (blocked), reports not extracted, alerts not delivered."""
         out = []
         for s in self.summaries:
             if not s.get("pages"):
@@ -51,6 +51,8 @@ class RunResult:
                 out.append(f"{s['site']}: no 年报 column found")
             if s.get("errors"):
                 out.append(f"{s['site']}: {s['errors']} fetch error(s)")
+            if s.get("blocked"):
+                out.append(f"{s['site']}: blocked {s['blocked']} ({blocked_by(s)})")
             bad = {k: v for k, v in (s.get("extraction") or {}).items() if k in INCOMPLETE_EXTRACTION and v}
             if bad:
                 out.append(f"{s['site']}: extraction " + ", ".join(f"{k} {v}" for k, v in bad.items()))
@@ -198,6 +200,11 @@ def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any
 INCOMPLETE_EXTRACTION = ("partial", "no_text", "error", "truncated")  # no_tables: stubs, pre-2019
 
 
+def blocked_by(summary: dict[str, Any]) -> str:
+    """`ruishu-412 2, js-required 1`: the anti-bot signatures a site answered, most frequent first."""
+    return ", ".join(f"{sig} {n}" for sig, n in (summary.get("blocked_by") or {}).items())
+
+
 def _extraction_note(extraction: dict[str, int]) -> str:
     bad = sum(extraction.get(k, 0) for k in INCOMPLETE_EXTRACTION)
     return f"  ({bad} incomplete: nianbao changes --all lists them)" if bad else ""
@@ -218,6 +225,12 @@ def format_summary(result: RunResult) -> str:
                          + _extraction_note(extraction))
         for err in s.get("error_list", [])[:5]:
             lines.append(f"      error: {err.get('url')} {err.get('error')}")
+        if s.get("blocked"):
+            not_sent = s.get("blocked_not_sent") or 0
+            lines.append(f"    blocked: {s['blocked']} ({blocked_by(s)}): anti-bot answers, not pages; known reports "
+                         "keep their status" + (f"; {not_sent} request(s) not sent" if not_sent else ""))
+            for b in s.get("blocked_list", [])[:5]:
+                lines.append(f"      blocked: {b.get('url')} HTTP {b.get('status')} {b.get('signature')}")
     kinds = ("new", "changed", "restored", "removed")
     lines.append("Changes: " + ", ".join(f"{result.changes.get(k, 0)} {k}" for k in kinds)
                  + ("  (nianbao changes --since …  lists them)" if any(result.changes.values()) else ""))

@@ -13,6 +13,7 @@
 | `alerts` | digest sent (or not) to one channel after a run | pipelines/alerts.py |
 | `runs` | crawl run, with the per-site summary | nianbao/runner.py |
 | `version_aliases` | version id a re-evaluation could not keep (the rules changed its content): the id it resolves to | pipelines/reevaluate.py |
+| `blocked_answers` | anti-bot answer instead of a page (crawler/blocking.py): run, site, URL, status, signature | pipelines/store.py |
 | `learned_endpoints` | list API a browser render found behind a column (method, URL, body, headers): replayed by later runs without a browser | pipelines/state.py |
 
 Schema changes go through MIGRATIONS (PRAGMA user_version counts the ones applied).
@@ -155,7 +156,22 @@ def _v7(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+def _v8(db: sqlite_utils.Database) -> None:
+    """Blocked portals: each anti-bot answer (crawler/blocking.py) with what was seen; per site its blocked
+    answers in the last crawl and when and how it was last blocked; per run the count. The capture of a blocked
+    answer has the outcome `blocked` (no column: captures.outcome is free text)."""
+    db["blocked_answers"].create(
+        {"id": int, "run_id": str, "site": str, "url": str, "role": str, "status": int, "signature": str,
+         "detail": str, "seen_url": str, "capture_id": str, "seen": str},
+        pk="id", if_not_exists=True,
+    )
+    db["blocked_answers"].create_index(["site", "seen"], if_not_exists=True)
+    db["blocked_answers"].create_index(["run_id", "url"], if_not_exists=True)
+    _add_columns(db, "sites", {"blocked": int, "last_blocked": str, "last_blocked_by": str})
+    _add_columns(db, "runs", {"blocked": int})
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -66,7 +66,9 @@ def site_failures(db: sqlite_utils.Database, threshold: int = SITE_FAILURE_THRES
             entry["consecutive_failed_runs"] += 1
             if entry["last_error"] is None:
                 errors = s.get("error_list") or []
-                entry["last_error"] = errors[0].get("error") if errors else "年报 column not found"
+                blocked = ", ".join(s.get("blocked_by") or {})
+                entry["last_error"] = errors[0].get("error") if errors else (
+                    f"blocked by the portal ({blocked})" if blocked else "年报 column not found")
     return [e for e in streaks.values() if should_alert_site_failure(e["consecutive_failed_runs"], threshold)]
 
 

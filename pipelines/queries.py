@@ -42,7 +42,7 @@ def changes(db: sqlite_utils.Database, since: str | None = None, kinds: tuple[st
 
 
 def fetch_outcomes(db: sqlite_utils.Database, since: str | None = None,
-                   outcomes: tuple[str, ...] = ("unchanged", "not_modified", "error", "extract_failed"),
+                   outcomes: tuple[str, ...] = ("unchanged", "not_modified", "error", "blocked", "extract_failed"),
                    limit: int = 5000) -> list[dict[str, Any]]:
     """Fetches of known report pages that changed nothing (or failed), from the captures' outcomes, in the shape
     of `changes` rows (kind = the outcome, no diffs)."""

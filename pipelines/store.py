@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from crawler.items import OtherPage, ReportAttachment, ReportPage
+from crawler.items import OtherPage, PageBlocked, ReportAttachment, ReportPage
 from pipelines import database
 from pipelines.database import now_iso
 
@@ -15,6 +15,7 @@ class StoreDiscoveries:
     def __init__(self, crawler) -> None:
         self.crawler = crawler
         self.data_dir = crawler.settings.get("NIANBAO_DATA_DIR", "data")
+        self.run_id = crawler.settings.get("NIANBAO_CRAWL_ID", "")
         self.db = None
 
     @classmethod
@@ -38,6 +39,8 @@ class StoreDiscoveries:
                     "last_crawled = ? WHERE key = ?",
                     [summary["column_url"], summary["cms"], now_iso(), spider.site_key],
                 )
+                record_site_blocked(self.db, spider.site_key, summary.get("blocked", 0),
+                                    summary.get("blocked_by") or {})
             self.db.close()
 
     def process_item(self, item):
@@ -47,6 +50,8 @@ class StoreDiscoveries:
             store_attachment(self.db, item)
         elif isinstance(item, OtherPage):
             store_other(self.db, item)
+        elif isinstance(item, PageBlocked):
+            store_blocked(self.db, self.run_id, item)
         return item
 
 
@@ -110,6 +115,28 @@ def _upsert_page(db, url, site, kind, report_id, title, label, seen) -> None:
     )
 
 
+def store_blocked(db, run_id: str, item: PageBlocked) -> None:
+    """One anti-bot answer: a row of `blocked_answers` (once per run, URL and capture: a resumed run replaying
+    it from the archive adds none)."""
+    capture_id = item.capture_ids[-1] if item.capture_ids else None
+    with db.conn:
+        db.execute(
+            "INSERT INTO blocked_answers (run_id, site, url, role, status, signature, detail, seen_url, capture_id, "
+            "seen) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM blocked_answers WHERE "
+            "run_id = ? AND url = ? AND capture_id IS ?)",
+            [run_id, item.site, item.url, item.role, item.status, item.signature, item.detail, item.seen_url,
+             capture_id, now_iso(), run_id, item.url, capture_id])
+
+
+def record_site_blocked(db, site: str, blocked: int, by: dict[str, int]) -> None:
+    """The site's blocked answers in its last crawl (0 when none), and when and how it was last blocked."""
+    with db.conn:
+        db.execute(
+            "UPDATE sites SET blocked = ?, last_blocked = CASE WHEN ? THEN ? ELSE last_blocked END, "
+            "last_blocked_by = CASE WHEN ? THEN ? ELSE last_blocked_by END WHERE key = ?",
+            [blocked, blocked > 0, now_iso(), blocked > 0, ", ".join(by), site])
+
+
 def _extraction_count(summaries: list[dict], statuses: tuple[str, ...]) -> int:
     return sum((s.get("extraction") or {}).get(status, 0) for s in summaries for status in statuses)
 
@@ -124,6 +151,7 @@ def record_run(db, run_id: str, started: str, finished: str, summaries: list[dic
                 "reports": sum(s["reports"] for s in summaries),
                 "attachments": sum(s["attachments"] for s in summaries),
                 "errors": sum(s["errors"] for s in summaries),
+                "blocked": sum(s.get("blocked", 0) for s in summaries),
                 "summary": json.dumps(summaries, ensure_ascii=False),
                 "extracted": _extraction_count(summaries, ("ok", "no_tables", "unsupported")),
                 "extraction_partial": _extraction_count(summaries, ("partial",)),

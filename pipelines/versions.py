@@ -11,6 +11,7 @@ A fetch of a known page ends in one of:
 | `restored` | the content of an earlier version is back (e.g. a correction undone) |
 | `removed` | the page answers 404/410, or is no longer listed in its column |
 | `error` | the page could not be fetched this time |
+| `blocked` | the portal answered an anti-bot challenge instead of the page (crawler/blocking.py): like `error`, the page keeps its status and current version, never `removed` |
 | `truncated` | the body came cut short (connection closed before Content-Length, unfinished gzip): no version |
 | `extract_failed` | the page answers but extraction failed, or the text shrank to a fraction / the tables vanished: not a content change, no content alert |
 
@@ -28,7 +29,7 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.items import FetchFailed, PageGone, ReportAttachment, ReportPage
+from crawler.items import FetchFailed, PageBlocked, PageGone, ReportAttachment, ReportPage
 from pipelines import database
 from pipelines.database import now_iso
 
@@ -96,11 +97,12 @@ def comparable_text(extraction: Any, data: dict[str, Any], text: str, has_cells:
 
 
 def decide(current: dict | None, earlier: dict[str, int], content: Content, *, not_modified: bool,
-           was_removed: bool, listed: bool = True) -> tuple[str, int | None]:
+           was_removed: bool, listed: bool | None = True) -> tuple[str, int | None]:
     """The outcome of a fetch and the version it points to (an existing one, or None for a new version).
 
     `current` is the page's current version row (content_hash, normalised_text, cell count); `earlier` maps the
-    content hashes of all its versions to their ids."""
+    content hashes of all its versions to their ids. `listed` is False for a known page its column no longer
+    lists, None when the run could not read the lists (blocked): only False makes a `removed`."""
     if current is not None and not_modified:
         return ("restored" if was_removed else "not_modified"), current["id"]
     if not content.ok:
@@ -111,7 +113,7 @@ def decide(current: dict | None, earlier: dict[str, int], content: Content, *, n
             return "extract_failed", None
         if current.get("cell_count") and not content.cells:
             return "extract_failed", None
-    if not listed and current is not None:
+    if listed is False and current is not None:
         return "removed", current["id"]
     if current is None:
         return "new", None
@@ -173,6 +175,8 @@ class TrackVersions:
                 record_gone(self.db, self.run_id, item.url, f"HTTP {item.status}", capture_id=item.capture_id)
             elif isinstance(item, FetchFailed):
                 record_error(self.db, self.run_id, item.url, item.reason, item.capture_id)
+            elif isinstance(item, PageBlocked):
+                record_blocked(self.db, item.url, item.capture_ids)
         except Exception:  # one bad document must not stop the crawl
             logger.exception("change detection failed for %s", getattr(item, "url", item))
         return item
@@ -333,7 +337,8 @@ def _set_state(db, url: str, outcome: str, version_id: int | None, capture_id: s
                    [outcome, normalised_digest, version_id, capture_id])
     page = _page(db, url)
     if page and page["report_id"] is not None:
-        status = "removed" if outcome == "removed" else ("active" if outcome not in ("error", "truncated") else None)
+        status = "removed" if outcome == "removed" else (
+            "active" if outcome not in ("error", "truncated", "blocked") else None)
         db.execute("UPDATE reports SET current_version_id = coalesce(?, current_version_id), "
                    "status = coalesce(?, status) WHERE id = ? AND (url = ? OR current_version_id IS NULL)",
                    [version_id, status, page["report_id"], url])
@@ -429,3 +434,18 @@ def record_error(db, run_id: str, url: str, reason: str, capture_id: str | None 
             return "ignored"
         _set_state(db, url, "error", None, capture_id or _capture_id(db, url, run_id), None, seen, error=True)
     return "error"
+
+
+def record_blocked(db, url: str, capture_ids: list[str] | tuple[str, ...] = ()) -> str:
+    """An anti-bot answer instead of the page (crawler/blocking.py). Every blocked capture gets the outcome
+    `blocked`; a known page, like on `error`, keeps its status and its current version: a challenge is no
+    evidence that a report changed or was removed."""
+    capture_ids = [c for c in capture_ids if c]
+    with db.conn:
+        for capture_id in capture_ids:
+            db.execute("UPDATE captures SET outcome = 'blocked' WHERE id = ?", [capture_id])
+        page = _page(db, url)
+        if page is None:
+            return "ignored"
+        _set_state(db, url, "blocked", None, capture_ids[-1] if capture_ids else None, None, now_iso(), error=True)
+    return "blocked"

@@ -27,11 +27,12 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.conditional import CAPTURE_ID_META
+from crawler.blocking import Blocked
 from crawler.cms import detect_cms, walkers_for
 from crawler.cms.base import API_META, ListWalker, page_links
 from crawler.cms.gkmlpt import GkmlptWalker
 from crawler.history import History, NoHistory
-from crawler.items import FetchFailed, OtherPage, PageGone, ReportAttachment, ReportPage
+from crawler.items import FetchFailed, OtherPage, PageBlocked, PageGone, ReportAttachment, ReportPage
 from crawler.links import (
     COLUMN_TEXT,
     COLUMN_URL,
@@ -78,6 +79,7 @@ class AnnualReportSpider(scrapy.Spider):
         self.attachment_urls: set[str] = set()
         self.other_pages = 0
         self.errors: list[dict[str, str]] = []
+        self.blocked: list[dict[str, Any]] = []  # anti-bot answers (crawler/blocking.py), not fetch errors
         self.followed: set[tuple] = set()
         self.detected_cms: str | None = None
         self.rechecked = False
@@ -248,7 +250,7 @@ class AnnualReportSpider(scrapy.Spider):
             column_url=self.columns[0] if self.columns else None,
             site_code=meta.site_code or self.site_code, agency_from=agency_from,
             body=response.body, content_type=f"text/html; charset={response.encoding}", status=response.status,
-            not_modified=not_modified, listed=response.meta.get("role") != "recheck",
+            not_modified=not_modified, listed=self.listed(response),
             truncated=truncation_reason(response), capture_id=response.meta.get(CAPTURE_ID_META),
         )
         labels = {link.url: link.text for link in page_links(response)}
@@ -277,6 +279,9 @@ class AnnualReportSpider(scrapy.Spider):
             return
         self.rechecked = True
         urls = [u for u in self.history.unlisted_reports(self.site_key) if u not in self.report_urls]
+        if urls and self.crawler.stats.get_value("nianbao/blocked/gave_up"):
+            self.logger.warning("the portal blocks the crawl: %d known report page(s) not re-checked", len(urls))
+            return
         for url in urls:
             role = "attachment" if is_attachment(url) else "recheck"
             for request in self.follow(url, role, 0, report_url=url, label=""):
@@ -289,8 +294,37 @@ class AnnualReportSpider(scrapy.Spider):
     def same_site(self, url: str) -> bool:
         return in_scope(url, getattr(self, "allowed_domains", None) or [])
 
+    def listing_blocked(self) -> bool:
+        """Whether the portal blocked a page of the walk to the lists (home, navigation, column, list page): what
+        this run saw listed is then incomplete."""
+        return any(b["role"] in ("start", "nav", "column", "list") for b in self.blocked)
+
+    def listed(self, response: Response) -> bool | None:
+        """A report page found by walking the lists is listed; a re-checked known page is not, unless the walk
+        was blocked: then nobody knows (None), and not being listed is no evidence of removal."""
+        if response.meta.get("role") != "recheck":
+            return True
+        return None if self.listing_blocked() else False
+
+    def on_blocked(self, failure: Failure):
+        """An anti-bot answer (crawler.middlewares.BlockedAnswerMiddleware gave up retrying): recorded for the
+        site, never as an error of the page or its removal."""
+        request, blocked = failure.request, failure.value
+        block = blocked.block
+        role = request.meta.get("role", "")
+        self.blocked.append({"url": request.url, "role": role, "status": block.status,
+                             "signature": block.signature, "detail": block.detail})
+        self.logger.warning("blocked: %s answered %s (HTTP %d)%s: %s", request.url, block.signature, block.status,
+                            f" from {block.url}" if block.url != request.url else "", block.detail)
+        yield PageBlocked(site=self.site_key, url=request.url, status=block.status, signature=block.signature,
+                          detail=block.detail, role=role, seen_url=block.url if block.url != request.url else None,
+                          capture_ids=blocked.capture_ids)
+
     def on_error(self, failure: Failure):
         request = failure.request
+        if failure.check(Blocked):
+            yield from self.on_blocked(failure)
+            return
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             # Refused before the network by robots.txt or the scope guard: policy, not a fetch error.
             self.crawler.stats.inc_value("nianbao/ignored_requests")
@@ -313,6 +347,8 @@ class AnnualReportSpider(scrapy.Spider):
         self.logger.warning("fetch failed: %s (%s)", request.url, reason)
 
     def summary(self) -> dict[str, Any]:
+        crawler = getattr(self, "crawler", None)
+        stats = crawler.stats if crawler is not None else None
         return {
             "site": self.site_key,
             "name": self.site_name,
@@ -327,6 +363,10 @@ class AnnualReportSpider(scrapy.Spider):
             "other_pages": self.other_pages,
             "errors": len(self.errors),
             "error_list": self.errors[:50],
+            "blocked": len(self.blocked),
+            "blocked_by": dict(Counter(b["signature"] for b in self.blocked).most_common()),
+            "blocked_list": self.blocked[:50],
+            "blocked_not_sent": int(stats.get_value("nianbao/blocked/not_sent", 0) or 0) if stats else 0,
         }
 
     def closed(self, reason: str) -> None:
