@@ -5,7 +5,9 @@ A module reached only through another package's requirements (lxml.html.clean th
 `pip install` ends up with a nianbao that extracts nothing. This test reads the source with `ast` and the
 installed metadata with `importlib.metadata`, so the next undeclared import fails here, not for a user.
 
-Imports inside `try: … except ImportError:` are optional (the code has a fallback) and are not required.
+Imports inside `try: … except ImportError:` are optional (the code has a fallback) and are not required. The
+other way round, a distribution of an optional extra (`browser`: playwright) must be imported only behind such a
+guard, since a plain `pip install nianbao` does not have it.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ def _catches_import_error(handler: ast.ExceptHandler) -> bool:
     return any(isinstance(n, ast.Name) and n.id in {"ImportError", "ModuleNotFoundError"} for n in names)
 
 
-def imported_modules(root: Path, packages: tuple[str, ...]) -> dict[str, set[str]]:
-    """Top-level names of the modules imported (anywhere, not under an ImportError guard) → files importing them."""
+def imported_modules(root: Path, packages: tuple[str, ...], guarded: bool = False) -> dict[str, set[str]]:
+    """Top-level names of the modules imported (anywhere, not under an ImportError guard) → files importing them.
+    With `guarded`, those imported under an ImportError guard instead."""
     found: dict[str, set[str]] = {}
     for package in packages:
         for path in sorted((root / package).rglob("*.py")):
@@ -38,7 +41,7 @@ def imported_modules(root: Path, packages: tuple[str, ...]) -> dict[str, set[str
                 if isinstance(node, ast.Try) and any(_catches_import_error(h) for h in node.handlers):
                     optional.update(id(inner) for stmt in node.body for inner in ast.walk(stmt))
             for node in ast.walk(tree):
-                if id(node) in optional:
+                if (id(node) in optional) != guarded:
                     continue
                 if isinstance(node, ast.Import):
                     names = [alias.name for alias in node.names]
@@ -57,6 +60,17 @@ def requirement_name(requirement: str) -> str | None:
         return None
     match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
     return normalise(match.group(1)) if match else None
+
+
+def extra_requirements(requirements: list[str]) -> dict[str, set[str]]:
+    """Extra name -> the normalised distribution names it adds (`playwright>=1.40; extra == "browser"`)."""
+    out: dict[str, set[str]] = {}
+    for requirement in requirements:
+        extra = re.search(r"""extra\s*==\s*["']([^"']+)["']""", requirement)
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+        if extra and match:
+            out.setdefault(extra.group(1), set()).add(normalise(match.group(1)))
+    return out
 
 
 def normalise(name: str) -> str:
@@ -84,6 +98,22 @@ def test_every_imported_distribution_is_a_direct_requirement() -> None:
     requirements = md.requires("nianbao") or []
     missing = undeclared_imports(ROOT, PACKAGES, requirements, md.packages_distributions())
     assert missing == {}, f"imported but not declared in pyproject.toml dependencies: {missing}"
+
+
+def test_an_optional_extra_is_imported_only_behind_a_guard() -> None:
+    """playwright (extra `browser`, also in `test`) is declared, and every import of it in the project has an
+    ImportError fallback: without it the browser step is skipped, nothing else breaks."""
+    requirements = md.requires("nianbao") or []
+    extras = extra_requirements(requirements)
+    assert "playwright" in extras.get("browser", set()) and "playwright" in extras.get("test", set())
+    direct = {name for r in requirements if (name := requirement_name(r))}
+    providers = md.packages_distributions()
+    optional = {normalise(d) for name, members in extras.items() if name != "test" for d in members} - direct
+    for module, files in imported_modules(ROOT, PACKAGES).items():
+        assert not {normalise(d) for d in providers.get(module, [])} & optional, \
+            f"{module} (an optional extra) is imported without an ImportError guard in {sorted(files)}"
+    guarded = imported_modules(ROOT, PACKAGES, guarded=True)
+    assert "crawler/render.py" in guarded.get("playwright", set())
 
 
 def test_lxml_html_clean_is_declared_and_lxml_html_clean_imports() -> None:
