@@ -23,7 +23,8 @@ class History(Protocol):
         ...
 
     def learn_endpoint(self, site: str, endpoint: dict) -> None:
-        """Record (or refresh) a list API that gave report entries: the keys of `learned_endpoints` and `entries`."""
+        """Record (or refresh) a list API: the keys of `learned_endpoints` and `entries`, the reports its answer
+        listed (0: it lists none any more, and is not returned again)."""
         ...
 
 

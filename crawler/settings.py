@@ -71,6 +71,11 @@ DEPTH_LIMIT = 16
 URLLENGTH_LIMIT = 1024
 NIANBAO_MAX_PAGES_PER_SITE = 20000
 NIANBAO_NAV_DEPTH = 4
+# Browser-assisted API discovery (crawler/discovery.py): renders per site and run of columns nothing else can walk
+# (0: never), seconds per render, and the Chromium to drive (default: Debian's chromium on PATH).
+NIANBAO_BROWSER_RENDERS = 3
+NIANBAO_BROWSER_TIMEOUT = 60
+NIANBAO_CHROMIUM = ""
 
 # Never expose a control surface on a crawling machine.
 REMOTE_CONTROL_ENABLED = False

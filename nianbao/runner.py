@@ -20,6 +20,7 @@ from scrapy.utils.project import get_project_settings
 
 from archive.jobstate import begin_run, end_run
 from archive.lock import writer_lock
+from crawler.discovery import describe as describe_browser
 from crawler.sites import SiteConfig, write_sites
 from crawler.spiders import resolve_spider
 from nianbao import __version__
@@ -223,6 +224,9 @@ def format_summary(result: RunResult) -> str:
         if extraction:
             lines.append("    extracted: " + ", ".join(f"{k} {v}" for k, v in extraction.items())
                          + _extraction_note(extraction))
+        browser = describe_browser(s.get("browser"))
+        if browser:
+            lines.append("    " + browser)
         for err in s.get("error_list", [])[:5]:
             lines.append(f"      error: {err.get('url')} {err.get('error')}")
         if s.get("blocked"):

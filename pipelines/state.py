@@ -72,10 +72,11 @@ ENDPOINT_KEYS = ("column_url", "method", "url", "body", "headers")  # headers: J
 
 
 def learned_endpoints(db: sqlite_utils.Database, site: str) -> list[dict]:
-    """The list APIs learned for `site` (crawler/discovery.py), oldest first."""
+    """The list APIs learned for `site` (crawler/discovery.py), oldest first; not those whose last answer listed
+    no report (entries 0: the site changed, the column is rendered again)."""
     rows = db.execute(
         "SELECT column_url, method, url, body, headers, entries FROM learned_endpoints WHERE site = ? "
-        "ORDER BY learned, url", [site]).fetchall()
+        "AND entries > 0 ORDER BY learned, url", [site]).fetchall()
     return [dict(zip((*ENDPOINT_KEYS, "entries"), row, strict=True)) for row in rows]
 
 

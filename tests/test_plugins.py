@@ -95,7 +95,7 @@ def test_a_walker_plugin_registers_itself_and_is_used(plugin: Path) -> None:
 
 
 @pytest.mark.parametrize("entry, message", [
-    ({"cms": "joomla"}, "`cms` must be one of generic, gkmlpt, hanweb, trs or package.module:Class, not 'joomla'"),
+    ({"cms": "joomla"}, "`cms` must be one of generic, gkmlpt, hanweb, jsonapi, trs or package.module:Class, not 'joomla'"),
     ({"cms": "nianbao_plugin_test:Nope"}, "cannot load the walker"),
     ({"cms": "crawler.links:Link"}, "is not a crawler.cms.base.ListWalker subclass"),
     ({"spider": "nope"}, "no spider named 'nope'; known: portal"),

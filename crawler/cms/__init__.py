@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
 
-from crawler.cms import generic, gkmlpt, hanweb, trs  # noqa: F401  (the built-in families register themselves)
+from crawler.cms import generic, gkmlpt, hanweb, jsonapi, trs  # noqa: F401  (the built-in families register themselves)
 from crawler.cms.base import ListWalker
 
 

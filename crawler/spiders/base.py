@@ -31,6 +31,7 @@ from crawler.blocking import Blocked
 from crawler.cms import detect_cms, walkers_for
 from crawler.cms.base import API_META, ListWalker, page_links
 from crawler.cms.gkmlpt import GkmlptWalker
+from crawler.discovery import BrowserDiscovery
 from crawler.history import History, NoHistory
 from crawler.items import FetchFailed, OtherPage, PageBlocked, PageGone, ReportAttachment, ReportPage
 from crawler.links import (
@@ -83,6 +84,8 @@ class AnnualReportSpider(scrapy.Spider):
         self.followed: set[tuple] = set()
         self.detected_cms: str | None = None
         self.rechecked = False
+        # Browser-assisted API discovery for columns nothing else can walk (crawler/discovery.py).
+        self.discovery = BrowserDiscovery(self, self.history)
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
@@ -92,6 +95,7 @@ class AnnualReportSpider(scrapy.Spider):
         if not crawler.settings.getbool("NIANBAO_RECHECK_KNOWN", True):
             spider.history = NoHistory()
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
+        spider.discovery.configure(crawler)
         return spider
 
     # ------------------------------------------------------------------ requests
@@ -175,7 +179,8 @@ class AnnualReportSpider(scrapy.Spider):
         # A POSTed list page (a list API) is one page per form: /fjdzapp/search page=1, page=2, …
         self.list_pages.add(response.url + ("#" + repr(sorted(form.items())) if form else ""))
         depth = response.meta.get("nav_depth", 0)
-        for link in self.column_entries(response):
+        entries = self.column_entries(response)
+        for link in entries:
             title = recognise_title(link.text)
             if title is not None:
                 yield from self.follow_entry(link, response, title)
@@ -189,6 +194,7 @@ class AnnualReportSpider(scrapy.Spider):
                 if page.method == "GET" and page.url in self.list_pages:
                     continue
                 yield from self.follow_page(page, depth + 1)
+        yield from self.discovery.column_parsed(response, entries)
 
     def column_entries(self, response: TextResponse) -> list[Link]:
         seen: dict[str, Link] = {}
@@ -261,6 +267,7 @@ class AnnualReportSpider(scrapy.Spider):
         report_url = response.meta.get("report_url")
         if report_url is None:
             return
+        yield from self.discovery.listed_file(response)
         self.attachment_urls.add(response.url)
         content_type = response.headers.get("Content-Type")
         yield ReportAttachment(
@@ -275,6 +282,8 @@ class AnnualReportSpider(scrapy.Spider):
     def spider_idle(self) -> None:
         """Once the portal has been walked, fetch the known report pages it no longer lists: a 404 is evidence
         that the report was removed, a 200 that it is still there, unlisted."""
+        if self.discovery.busy():
+            raise DontCloseSpider  # a column is being rendered: its API requests are still to come
         if self.rechecked:
             return
         self.rechecked = True
@@ -363,6 +372,7 @@ class AnnualReportSpider(scrapy.Spider):
             "other_pages": self.other_pages,
             "errors": len(self.errors),
             "error_list": self.errors[:50],
+            "browser": self.discovery.summary(),
             "blocked": len(self.blocked),
             "blocked_by": dict(Counter(b["signature"] for b in self.blocked).most_common()),
             "blocked_list": self.blocked[:50],
@@ -370,6 +380,7 @@ class AnnualReportSpider(scrapy.Spider):
         }
 
     def closed(self, reason: str) -> None:
+        self.discovery.close()
         self.crawler.stats.set_value("nianbao/summary", self.summary())
         self.crawler.stats.set_value("nianbao/finish_reason", reason)
 
