@@ -95,3 +95,24 @@ class PageBlocked:
     role: str = ""  # what the request was for: start, nav, column, list, article, recheck, attachment
     seen_url: str | None = None  # where the challenge came from, when it is not `url` (after a redirect)
     capture_ids: list[str] = field(default_factory=list)  # the WARC records of every blocked answer (retries too)
+
+
+@dataclass
+class SiteProbe:
+    """What one visit of a site's home page showed (`nianbao sites probe`, crawler/spiders/probe.py)."""
+
+    site: str
+    name: str
+    url: str  # the URL probed: the entry's first start URL
+    reachable: bool  # it answered 2xx (after redirects), or 304 for an archived copy
+    division_code: str | None = None
+    status: int | None = None  # the last HTTP status (None: no answer)
+    error: str | None = None  # why it is not reachable: HTTP 404, DNSLookupError: …, Forbidden by robots.txt
+    final_url: str | None = None  # after redirects (HTTP and meta refresh)
+    redirects: list[str] = field(default_factory=list)  # the URLs before final_url, in order
+    offsite: bool = False  # final_url's host is outside the entry's allowed domains: the portal moved?
+    title: str | None = None
+    site_code: str | None = None  # 政府网站标识码 read from the page (SiteIDCode, footer, 纠错 script)
+    column_url: str | None = None  # a 年报 column link on the page
+    xxgk_url: str | None = None  # a 政务公开 / 政府信息公开 link on the page
+    capture_id: str | None = None  # the WARC record of the final answer (or of the failed fetch)

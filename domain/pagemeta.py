@@ -18,6 +18,7 @@ _DATE = r"((?:19|20)\d{2})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})"
 _VISIBLE_DATE = re.compile(r"(?:发布时间|发布日期|发文日期|成文日期|时间|日期)\s*[:：]\s*" + _DATE)
 _URL_DATE = re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_|/art/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})/")
 _SITE_CODE = re.compile(r"(?:政府)?网站标识码\s*[:：]?\s*([A-Za-z]{0,2}\d{8,10})")
+_SITE_CODE_VALUE = re.compile(r"^[A-Za-z]{0,2}\d{8,10}$")
 _TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||—|--|\s-\s|－)\s*")
 CONTENT_SELECTORS = (
     ".TRS_Editor", ".trs_editor", "#zoom", "#Zoom", ".Custom_UnionStyle", "#ivs_content", "#webeditorview",
@@ -92,12 +93,19 @@ def published_date(sel: Selector, url: str) -> str | None:
 
 
 def site_code(sel: Selector) -> str | None:
+    """`SiteIDCode`, else the footer's 网站标识码：…, else the `sitecode` attribute of the 政府网站找错 (jiucuo) script
+    most portals load in their footer (`<script id="_jiucuo_" sitecode="3501000001" …>`)."""
     code = meta_content(sel, "SiteIDCode")
     if code:
         return code
     text = " ".join(sel.xpath("//body//text()[not(ancestor::script)]").getall()[-400:])
     m = _SITE_CODE.search(text)
-    return m.group(1) if m else None
+    if m:
+        return m.group(1)
+    for value in sel.xpath("//script/@sitecode | //script/@siteCode").getall():
+        if _SITE_CODE_VALUE.match(value.strip()):
+            return value.strip()
+    return None
 
 
 def read_page_meta(sel: Selector, url: str) -> PageMeta:

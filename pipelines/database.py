@@ -15,6 +15,7 @@
 | `version_aliases` | version id a re-evaluation could not keep (the rules changed its content): the id it resolves to | pipelines/reevaluate.py |
 | `blocked_answers` | anti-bot answer instead of a page (crawler/blocking.py): run, site, URL, status, signature | pipelines/store.py |
 | `learned_endpoints` | list API a browser render found behind a column (method, URL, body, headers): replayed by later runs without a browser | pipelines/state.py |
+| `site_probes` | visit of a site's home page by `nianbao sites probe`: reachable, status or error, final URL, 标识码, 年报 column link | pipelines/probes.py |
 
 Schema changes go through MIGRATIONS (PRAGMA user_version counts the ones applied).
 """
@@ -171,7 +172,19 @@ def _v8(db: sqlite_utils.Database) -> None:
     _add_columns(db, "runs", {"blocked": int})
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+def _v9(db: sqlite_utils.Database) -> None:
+    """Site probes (`nianbao sites probe`, pipelines/probes.py): one row per visit of a site's home page."""
+    db["site_probes"].create(
+        {"id": int, "run_id": str, "probed_at": str, "site": str, "name": str, "division_code": str, "url": str,
+         "reachable": int, "status": int, "error": str, "final_url": str, "redirects": str, "offsite": int,
+         "title": str, "site_code": str, "column_url": str, "xxgk_url": str, "capture_id": str},
+        pk="id", if_not_exists=True,
+    )
+    db["site_probes"].create_index(["site", "probed_at"], if_not_exists=True)
+    db["site_probes"].create_index(["run_id"], if_not_exists=True)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
