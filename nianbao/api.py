@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from crawler.sites import SiteConfig, bundled_sites_path, load_sites, parse_site
+from crawler.registry import Registry, Selection, load_registry
+from crawler.sites import SiteConfig, SitesError, parse_site
 from pipelines import database, queries, search
 from pipelines.reevaluate import resolve_version_id
 from pipelines.versions import cells_of
 
 if TYPE_CHECKING:
+    from nianbao.probing import ProbeResult
     from nianbao.runner import RunResult
 
 
@@ -147,6 +149,13 @@ class Archive:
             return self._rows("SELECT * FROM captures ORDER BY timestamp, rowid")
         return self._rows("SELECT * FROM captures WHERE url = ? ORDER BY timestamp, rowid", [url])
 
+    def probes(self, site: str | None = None, latest: bool = True) -> list[dict[str, Any]]:
+        """Visits of home pages by `nianbao sites probe` (site_probes): the last one of each site (or of `site`),
+        or with `latest=False` every one, oldest first."""
+        from pipelines.probes import all_probes, latest_probes
+
+        return latest_probes(self.db, [site] if site else None) if latest else all_probes(self.db, site)
+
     def runs(self) -> list[dict[str, Any]]:
         """Crawl runs, with their counts and per-site summaries."""
         rows = self._rows("SELECT * FROM runs ORDER BY started")
@@ -155,15 +164,42 @@ class Archive:
         return rows
 
 
-def resolve_sites(sites: Iterable[SiteConfig | dict | str] | str | Path | None,
-                  registry: str | Path | None = None) -> list[SiteConfig]:
-    """Sites to crawl from SiteConfig objects, site entries (dicts), keys of `registry` (the bundled registry
-    by default), or a sites file path; None means every site of the registry."""
+def select_sites(region: str | None = None, level: str | None = None,
+                 registry: str | Path | Registry | None = None) -> Selection:
+    """The sites of a region (a province, prefecture or county name, the full name such as 北京市西城区, or a
+    division-code prefix such as 3501) and every place below it, of `level` (province, prefecture, county) when
+    given, in division-code order: `.sites`, `.crawlable`, `.not_crawlable`, and `.places` (more than one when
+    the name is ambiguous, such as 朝阳区). `registry`: a sites file over the bundled registry (or alone, when it
+    says `bundled: false`), or a loaded Registry."""
+    known = registry if isinstance(registry, Registry) else load_registry(registry)
+    return known.select(region, level)
+
+
+def resolve_sites(sites: Iterable[SiteConfig | dict | str] | str | Path | None = None,
+                  registry: str | Path | Registry | None = None, *, region: str | None = None,
+                  level: str | None = None) -> list[SiteConfig]:
+    """Sites to crawl from SiteConfig objects, site entries (dicts), keys (division codes, aliases) of `registry`
+    (the bundled registry by default; a sites file is layered over it), or a sites file path (its own sites).
+    With `region` and/or `level`: every crawlable site of that region (see select_sites); an ambiguous region
+    name raises SitesError. None and no region: the registry's default sites (a file's own, else the curated)."""
     if isinstance(sites, str | Path) and Path(sites).suffix in (".yaml", ".yml"):
-        return list(load_sites(sites).values())
-    known = load_sites(registry or bundled_sites_path())
+        if region is None and level is None:
+            file_registry = load_registry(sites)
+            return [file_registry.sites[key] for key in file_registry.default]
+        registry, sites = sites, None
+    known = registry if isinstance(registry, Registry) else load_registry(registry)
+    if region is not None or level is not None:
+        if sites is not None:
+            raise SitesError("name sites or a region, not both")
+        selection = known.select(region, level)
+        if len(selection.places) > 1:
+            raise SitesError(f"{region} names {len(selection.places)} places ({'; '.join(selection.places)}): "
+                             "give the full name or the division code")
+        if not selection.sites:
+            raise SitesError(f"no site of {region or 'the registry'} in {known.source}")
+        return selection.crawlable
     if sites is None:
-        return list(known.values())
+        return [known.sites[key] for key in known.default if not known.sites[key].disabled]
     if isinstance(sites, str):
         sites = [sites]
     out = []
@@ -172,25 +208,46 @@ def resolve_sites(sites: Iterable[SiteConfig | dict | str] | str | Path | None,
             out.append(site)
         elif isinstance(site, dict):
             out.append(parse_site(site, f"site #{i}"))
-        elif site in known:
-            out.append(known[site])
         else:
-            raise ValueError(f"unknown site {site!r}; known: {', '.join(known)}")
+            found = known.lookup([site])[0]
+            if found.disabled:
+                raise SitesError(f"{found.key} {found.region or found.name} is not crawlable: {found.disabled}; "
+                                 "give its entry (with its division_code) in a sites file")
+            out.append(found)
     return out
 
 
-def crawl(sites: Iterable[SiteConfig | dict | str] | str | Path | None, data_dir: str | Path = "data", *,
+def crawl(sites: Iterable[SiteConfig | dict | str] | str | Path | None = None, data_dir: str | Path = "data", *,
           overrides: dict[str, Any] | None = None, notify: list[str] | None = None, link_base: str | None = None,
-          resume: bool = False, wait: bool = False, isolate: bool = True) -> RunResult:
-    """Crawl `sites` (see resolve_sites) into `data_dir` and return the run's result; `result.shortfalls()`
-    says what is incomplete. Scrapy's reactor cannot start twice in a process, so by default the crawl runs in
+          resume: bool = False, wait: bool = False, isolate: bool = True, region: str | None = None,
+          level: str | None = None, registry: str | Path | Registry | None = None) -> RunResult:
+    """Crawl `sites` (see resolve_sites: keys, entries, a sites file; or every crawlable site of `region` and
+    `level`, e.g. `crawl(region="北京市", level="county")`) into `data_dir` and return the run's result;
+    `result.shortfalls()` says what is incomplete. Scrapy's reactor cannot start twice in a process, so by default the crawl runs in
     a child process (its logging stays there and in data/logs/), and `crawl` can be called again. With
     `isolate=False` it runs in this process, once: what the command line does."""
     from nianbao.runner import run_crawl  # Scrapy, imported only by what crawls
 
-    chosen = resolve_sites(sites)
+    chosen = resolve_sites(sites, registry, region=region, level=level)
     args = (chosen, str(data_dir), overrides, notify, link_base, resume, wait)
     if not isolate:
         return run_crawl(*args)
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as child:
         return child.submit(run_crawl, *args).result()
+
+
+def probe(sites: Iterable[SiteConfig | dict | str] | str | Path | None = None, data_dir: str | Path = "data", *,
+          region: str | None = None, level: str | None = None, registry: str | Path | Registry | None = None,
+          overrides: dict[str, Any] | None = None, wait: bool = False, isolate: bool = True) -> ProbeResult:
+    """Visit the home page (first start URL) of each site (see resolve_sites) once, politely and archived, and
+    record in `data_dir`'s `site_probes` whether it answered (status or error), the final URL, the 政府网站标识码
+    it states and a 年报 column link; `result.failures()` lists those that did not answer. Like `crawl`, it runs
+    in a child process unless `isolate=False`."""
+    from nianbao.probing import run_probe
+
+    chosen = resolve_sites(sites, registry, region=region, level=level)
+    args = (chosen, str(data_dir), overrides, wait)
+    if not isolate:
+        return run_probe(*args)
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as child:
+        return child.submit(run_probe, *args).result()

@@ -15,20 +15,129 @@ COMMAND_MODULES = ("nianbao.cli", "nianbao.changes_cmd", "nianbao.watch", "nianb
 
 
 def _sites_file_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sites", default=None, help="sites YAML file (default: the bundled registry)")
+    parser.add_argument("--sites", default=None, help="sites YAML file, layered over the bundled registry (its "
+                                                      "entries win by key; alone when it says `bundled: false`)")
 
 
-@command("sites", "list and validate the sites registry", _sites_file_arg,
-         description="List the portals of a sites file and validate it (exit 2 with a message when it is invalid).")
+def _region_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--region", default=None, metavar="PLACE",
+                        help="the sites of a place and every place below it: a province, prefecture or county name "
+                             "(福建省, 福州市, 北京市西城区) or a division-code prefix (3501)")
+    parser.add_argument("--level", default=None, choices=("province", "prefecture", "county"),
+                        help="only the sites of this level")
+
+
+def _sites_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", nargs="?", default="list", choices=("list", "probe"),
+                   help="list (default): list and validate the registry; probe: visit each home page once and "
+                        "record what answers (in the data folder's database)")
+    p.add_argument("site", nargs="*", help="probe: site keys (default: the --region, or the sites crawled by default)")
+    _sites_file_arg(p)
+    _region_args(p)
+    p.add_argument("--all", action="store_true", help="list every site of the registry")
+    data_arg(p)
+    p.add_argument("--delay", type=float, default=None, help="probe: seconds between requests to one host "
+                                                             "(default: the crawl's, 2)")
+    p.add_argument("--contact", default=None, help="probe: contact address put in the User-Agent")
+    wait_arg(p)
+
+
+@command("sites", "list and validate the sites registry; `sites probe` checks which home pages answer",
+         _sites_arguments,
+         description="List the portals of the registry (the bundled portals of every people's government, the "
+                     "curated entries, and --sites FILE over them) and validate it: exit 2 with a message naming "
+                     "the entry and the field when it is invalid. `nianbao sites probe` visits each selected home "
+                     "page once, politely and archived, and records in the database whether it answered, where it "
+                     "redirected, the 政府网站标识码 in its footer and a 年报 column link; it exits 0 only when every "
+                     "probed site answered.")
 def cmd_sites(args: argparse.Namespace) -> int:
-    from crawler.sites import bundled_sites_path, load_sites
+    if args.action == "probe":
+        return _probe(args)
+    if args.site:
+        raise UsageError("`nianbao sites` lists a --region or --all; name sites only after `probe`")
+    from crawler.registry import load_registry
 
-    sites = load_sites(args.sites)
-    print(f"{len(sites)} site(s) in {args.sites or bundled_sites_path()} (valid)")
-    for site in sites.values():
-        extra = " ".join(f"{k}={v}" for k, v in (("code", site.site_code), ("cms", site.cms)) if v)
-        print(f"  {site.key:12} {site.name}  {' '.join(site.start_urls)}  {extra}".rstrip())
+    registry = load_registry(args.sites)
+    if args.region is not None or args.level is not None or args.all:
+        selection = _selection(registry, args.region, args.level)
+        scope = " ".join(x for x in (args.region, args.level and f"level {args.level}") if x) or "all"
+        print(f"{scope}: {_counts(selection.sites)} in {registry.source} (valid)")
+        if len(selection.places) > 1:
+            print(f"  {args.region} names {len(selection.places)} places: {'; '.join(selection.places)}")
+        sites = selection.sites
+    else:
+        sites = [registry.sites[key] for key in registry.default]
+        total = len(registry.sites)
+        print(f"{len(sites)} site(s) crawled when none is named, of {total:,} in {registry.source} (valid); "
+              "--region PLACE or --all lists more")
+    for site in sites:
+        print(_site_line(registry, site))
     return 0
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from crawler.registry import load_registry
+    from nianbao.api import probe
+    from nianbao.probing import format_probe
+
+    registry = load_registry(args.sites)
+    if args.site and (args.region is not None or args.level is not None):
+        raise UsageError("name sites or give --region/--level, not both")
+    if args.region is not None or args.level is not None:
+        selection = _selection(registry, args.region, args.level)
+        sites, what = selection.sites, " ".join(x for x in (args.region, args.level) if x)
+    elif args.site:
+        sites, what = registry.lookup(args.site), "named"
+    else:
+        sites, what = [registry.sites[key] for key in registry.default], "crawled by default"
+    chosen = [s for s in sites if not s.disabled]
+    print(f"Probing {len(chosen)} site(s) ({what}) into {args.data}")
+    for site in sites:
+        if site.disabled:
+            print(f"  not probed: {site.key} {site.region or site.name}: {site.disabled}")
+    if not chosen:
+        raise UsageError("no site with a usable URL to probe")
+    result = probe(chosen, args.data, overrides=crawl_overrides(args), wait=args.wait, isolate=False)
+    print(format_probe(result, {s.key: s.site_code for s in chosen}))
+    # 0 only when every probed site answered: a probe in cron mails what went away.
+    return 1 if result.failures() else 0
+
+
+def _selection(registry, region: str | None, level: str | None):
+    selection = registry.select(region, level)
+    if not selection.sites:
+        near = registry.suggest(region) if region else []
+        raise UsageError(f"no site of {region or 'the registry'}{f' at level {level}' if level else ''} in "
+                         f"{registry.source}" + (f"; did you mean {', '.join(near)}?" if near else
+                                                 "; give a place name (福建省, 福州市, 北京市西城区) or a "
+                                                 "division-code prefix (3501)"))
+    return selection
+
+
+def _counts(sites: list) -> str:
+    levels = {level: sum(1 for s in sites if s.level == level) for level in ("province", "prefecture", "county")}
+    other = sum(1 for s in sites if s.level not in levels)
+    parts = [f"{n} {level}" for level, n in levels.items() if n] + ([f"{other} without level"] if other else [])
+    off = sum(1 for s in sites if s.disabled)
+    return (f"{len(sites)} site(s) ({', '.join(parts)})" if parts else f"{len(sites)} site(s)") + \
+        (f", {off} not crawlable" if off else "")
+
+
+def _site_line(registry, site) -> str:
+    """`  110102  county      西城区  https://www.bjxch.gov.cn/  code=1101020002 alias=bjxch`: indented by level,
+    the portal's name when it is not the place's 人民政府."""
+    from crawler.registry import portal_name
+
+    path = registry.path(site)
+    depth = {"province": 0, "prefecture": 1, "county": 2}.get(site.level or "", 0)
+    place = path[-1] if path else site.name
+    usual = bool(path) and site.name in (portal_name(place, site.level or "", path[0], True), place)
+    label = place if usual else f"{place} ({site.name})" if path else site.name
+    code = f" [{site.division_code}]" if site.division_code and site.division_code != site.key else ""
+    where = " ".join(site.start_urls) if not site.disabled else f"NOT CRAWLABLE: {site.disabled}"
+    extra = [f"{k}={v}" for k, v in (("code", site.site_code), ("cms", site.cms)) if v]
+    extra += [f"alias={a}" for a in registry.aliases_of(site.key)]
+    return f"  {site.key:<15} {site.level or '-':<11}{'  ' * depth}{label}{code}  {where}  {' '.join(extra)}".rstrip()
 
 
 def crawl_overrides(args: argparse.Namespace) -> dict:
@@ -41,8 +150,10 @@ def crawl_overrides(args: argparse.Namespace) -> dict:
 
 
 def _crawl_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("site", nargs="*", help="site keys (see `nianbao sites`)")
+    p.add_argument("site", nargs="*", help="site keys or division codes (see `nianbao sites`); default: the "
+                                           "--region, else the sites of --sites FILE, else the curated sites")
     _sites_file_arg(p)
+    _region_args(p)
     data_arg(p)
     p.add_argument("--delay", type=float, default=None, help="override every site's delay between requests (s)")
     p.add_argument("--contact", default=None, help="contact address put in the User-Agent")
@@ -52,26 +163,49 @@ def _crawl_arguments(p: argparse.ArgumentParser) -> None:
 
 
 @command("crawl", "crawl portals of the sites registry", _crawl_arguments, wait_arg, notify_args,
-         description="Crawl the named sites (all when none is named): find the 年报 column, walk its lists, fetch "
+         description="Crawl the named sites, or every crawlable site of a --region (and --level); with neither, "
+                     "the sites of --sites FILE, else the curated ones: find the 年报 column, walk its lists, fetch "
                      "every report page and attachment, archive every exchange as WARC.")
 def cmd_crawl(args: argparse.Namespace) -> int:
     from archive.lock import writer_lock
+    from crawler.registry import load_registry
 
-    # The writer lock first: a refused crawl must not read or touch the folder's job state.
+    # What to crawl is settled before the data folder is touched (a mistyped region creates nothing); then the
+    # writer lock: a refused crawl must not read or touch the folder's job state.
+    if args.resume and (args.site or args.region or args.level):
+        raise UsageError("--resume crawls the sites of the run it continues: name no site, --region or --level")
+    registry = load_registry(args.sites)
+    sites = None if args.resume else _chosen_sites(args, registry)
     with writer_lock(args.data, wait=args.wait):
-        return _crawl(args)
+        return _crawl(args, registry, sites)
 
 
-def _crawl(args: argparse.Namespace) -> int:
+def _chosen_sites(args: argparse.Namespace, registry) -> list:
+    from nianbao.api import resolve_sites
+
+    if args.region is None and args.level is None:
+        return resolve_sites(args.site or None, registry)
+    if args.site:
+        raise UsageError("name sites or give --region/--level, not both")
+    selection = _selection(registry, args.region, args.level)
+    if len(selection.places) > 1:
+        raise UsageError(f"{args.region} names {len(selection.places)} places: {'; '.join(selection.places)}; "
+                         "give the full name (省/市 included) or the division code")
+    if not selection.crawlable:
+        raise UsageError(f"no crawlable site in {args.region or 'the registry'}: "
+                         + "; ".join(f"{s.key} {s.disabled}" for s in selection.not_crawlable))
+    print(f"{args.region or 'all'}{f' ({args.level})' if args.level else ''}: {len(selection.crawlable)} "
+          "site(s) to crawl", flush=True)
+    for site in selection.not_crawlable:
+        print(f"  not crawlable, skipped: {site.key} {site.region or site.name}: {site.disabled}", flush=True)
+    return selection.crawlable
+
+
+def _crawl(args: argparse.Namespace, registry, sites: list | None) -> int:
     from crawler.sites import load_notify, load_sites
     from nianbao.api import crawl
     from nianbao.runner import format_summary, run_sites_file
 
-    registry = load_sites(args.sites)
-    unknown = [key for key in args.site if key not in registry]
-    if unknown:
-        raise UsageError(f"unknown site(s) {', '.join(unknown)}; known: {', '.join(registry)}")
-    sites = [registry[key] for key in args.site] if args.site else list(registry.values())
     if args.resume:
         from archive.jobstate import unfinished_run
 
@@ -79,10 +213,11 @@ def _crawl(args: argparse.Namespace) -> int:
         if state is None:
             raise UsageError(f"no unfinished crawl to resume in {args.data}")
         remembered = run_sites_file(args.data, state["run_id"])
-        if remembered.exists():  # the sites the run was started with, from whichever file they came
-            registry = {**registry, **load_sites(remembered)}
-        sites = [registry[key] for key in state["sites"] if key in registry]
-        lost = [key for key in state["sites"] if key not in registry]
+        # The sites the run was started with, from whichever file they came.
+        known = load_sites(remembered) if remembered.exists() else {}
+        sites = [known.get(key) or registry.get(key) for key in state["sites"]]
+        lost = [key for key, site in zip(state["sites"], sites, strict=True) if site is None]
+        sites = [site for site in sites if site is not None]
         if lost:
             raise UsageError(f"the run to resume crawled site(s) {', '.join(lost)} that no registry names now; "
                              "give their file with --sites")

@@ -34,6 +34,9 @@ def crawl_command(args: argparse.Namespace) -> list[str]:
     cmd = [sys.executable, "-m", "nianbao", "crawl", *args.site, "--data", str(args.data)]
     if args.sites:
         cmd += ["--sites", args.sites]
+    for option in ("region", "level"):
+        if getattr(args, option, None):
+            cmd += [f"--{option}", getattr(args, option)]
     for url in args.notify or []:
         cmd += ["--notify", url]
     if args.link_base:
@@ -48,8 +51,11 @@ class _Stop(Exception):
 
 
 def _watch_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("site", nargs="*", help="site keys (default: all)")
+    p.add_argument("site", nargs="*", help="site keys (default: those `nianbao crawl` crawls when none is named)")
     p.add_argument("--sites", default=None, help="sites YAML file")
+    p.add_argument("--region", default=None, metavar="PLACE", help="crawl every site of this place (see crawl)")
+    p.add_argument("--level", default=None, choices=("province", "prefecture", "county"),
+                   help="only the sites of this level")
 
 
 def _schedule_arguments(p: argparse.ArgumentParser) -> None:

@@ -54,6 +54,11 @@ def probes_of_run(db: sqlite_utils.Database, run_id: str) -> list[dict[str, Any]
     return _rows(db, "SELECT * FROM site_probes WHERE run_id = ? ORDER BY id", [run_id])
 
 
+def all_probes(db: sqlite_utils.Database, site: str | None = None) -> list[dict[str, Any]]:
+    """Every probe (of `site`, or of every site), oldest first."""
+    return _rows(db, "SELECT * FROM site_probes WHERE site = coalesce(?, site) ORDER BY id", [site])
+
+
 def latest_probes(db: sqlite_utils.Database, sites: list[str] | None = None) -> list[dict[str, Any]]:
     """The last probe of each site (of `sites`, or of every site probed), by site key."""
     rows = _rows(db, "SELECT * FROM site_probes WHERE id IN (SELECT max(id) FROM site_probes GROUP BY site) "
