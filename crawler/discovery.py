@@ -178,6 +178,7 @@ class BrowserDiscovery:
         self.checked = False
         self.queue: list[dict[str, Any]] = []
         self.running = False
+        self.stopped = False
         self.rendered: set[str] = set()
         self.processes: set[subprocess.Popen] = set()
         self.learned_cache: list[dict] | None = None
@@ -256,6 +257,7 @@ class BrowserDiscovery:
 
     def close(self) -> None:
         """The spider is closing: stop a render still running (its process group)."""
+        self.stopped = True
         self.queue.clear()
         for proc in list(self.processes):
             _kill(proc)
@@ -319,6 +321,8 @@ class BrowserDiscovery:
         engine = self.crawler.engine
         engine.unpause()
         self.running = False
+        if self.stopped:
+            return  # the spider closed meanwhile (shutdown): nothing more to schedule
         for request in requests:
             engine.crawl(request)
         self._start_next()

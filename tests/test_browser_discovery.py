@@ -168,6 +168,7 @@ def test_a_column_written_by_script_is_walked_through_its_api(chromium: str, tmp
     assert len(agents) == 1 and agents.pop().startswith("nianbao/")
     assert [e["path"] for e in run1].count(SCRIPT) == 1
     assert [e["path"] for e in run1].count("/zwgk/nianbao/") == 1
+    assert not [e for e in run1 if e["path"].startswith("/private/")]  # robots.txt holds for the browser too
 
     # Second crawl: no browser (no render, the script never requested), the learned endpoint replayed.
     (s2,) = second.summaries
@@ -190,3 +191,16 @@ def test_a_column_written_by_script_is_walked_through_its_api(chromium: str, tmp
     checked = subprocess.run([warcio, "check", *map(str, sorted((data / "warc").glob("*.warc.gz")))],
                              capture_output=True, text=True, timeout=300)
     assert checked.returncode == 0, checked.stdout[-2000:] + checked.stderr[-2000:]
+
+
+def test_a_render_is_bounded_in_time(chromium: str, tmp_path: Path) -> None:
+    """The API never answers within the render's time: the render ends with what it saw (nothing), the crawl goes
+    on and completes."""
+    with ScriptedSite(api_delay=60) as site:
+        result = crawl(site, tmp_path / "data", NIANBAO_BROWSER_TIMEOUT=6)
+        paths = [e["path"] for e in site.log]
+    (summary,) = result.summaries
+    assert summary["column_found"] and summary["reports"] == 0 and summary["errors"] == 0
+    assert summary["browser"]["renders"] == 1 and summary["browser"]["learned"] == 0
+    assert browser_lines(result)[0].endswith("nothing found")
+    assert paths.count(API) == 1  # the browser's own call, never answered; nothing to replay

@@ -5,6 +5,7 @@ only a browser reveals, for the browser-assisted discovery (crawler/discovery.py
 
 - `/` → 政务公开 `/zwgk/` → 政府信息公开年报 `/zwgk/nianbao/`: the column page holds an empty `<ul id="list">` and
   loads `/static/js/nblist.js`;
+- the script asks for `/private/visits` (disallowed by robots.txt: a browser that obeys never sends it);
 - the script computes its channel (`nb-2024`, in no HTML) and POSTs `channel=nb-2024&pageNo=1&pageSize=4` to
   `/api/list/query` (form-encoded, `X-Requested-With: XMLHttpRequest`), then writes the entries into the list;
 - the API answers `{"code": 0, "result": {"total": 7, "pages": 2, "records": [{"docTitle", "linkUrl",
@@ -61,7 +62,10 @@ LIST_JS = """(function () {
     xhr.onload = function () { render(JSON.parse(xhr.responseText), page); };
     xhr.send("channel=" + encodeURIComponent(channel) + "&pageNo=" + page + "&pageSize=" + 4);
   }
-  document.addEventListener("DOMContentLoaded", function () { load(1); });
+  document.addEventListener("DOMContentLoaded", function () {
+    fetch("/private/visits?column=nianbao").catch(function () {});  // disallowed by robots.txt
+    load(1);
+  });
 })();
 """
 
@@ -143,8 +147,9 @@ def api_answer(form: dict[str, list[str]]) -> bytes:
 class ScriptedSite:
     """`with ScriptedSite() as site: site.base_url`; `site.log` lists every request (dicts)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_delay: float = 0.0) -> None:
         self.host, self.port = host, port
+        self.api_delay = api_delay  # seconds the API takes to answer (a hanging API)
         self.pages = pages()
         self.log: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -216,6 +221,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(405, "text/plain", b"Method Not Allowed", entry)
             else:
                 form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+                if self.owner.api_delay:
+                    time.sleep(self.owner.api_delay)
                 self._send(200, "application/json; charset=utf-8", api_answer(form), entry)
             return
         found = self.owner.pages.get(path)
