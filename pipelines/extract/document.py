@@ -26,10 +26,11 @@ from .textdump import prose_lines, tables_from_text
 MAX_BYTES = 32 * 1024 * 1024      # larger documents get a clear status instead of minutes of parsing
 _HTML_SNIFF = re.compile(rb"<\s*(?:!doctype\s+html|html|head|body|table|div|p|meta)[\s>/]", re.I)
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_IMAGES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*", b"BM")
 
 
 def sniff(body: bytes, content_type: str | None, filename: str | None) -> str:
-    """"pdf" | "docx" | "doc" | "html" | "text" | "binary", from the bytes first, then the declared type."""
+    """"pdf" | "docx" | "doc" | "image" | "html" | "text" | "binary", from the bytes first, then the declared type."""
     head = body[:2048].lstrip()
     ct = (content_type or "").lower()
     name = (filename or "").lower()
@@ -43,6 +44,8 @@ def sniff(body: bytes, content_type: str | None, filename: str | None) -> str:
         except zipfile.BadZipFile:
             return "binary"
         return "binary"
+    if body.startswith(_IMAGES) or (body[:4] == b"RIFF" and body[8:12] == b"WEBP"):
+        return "image"
     if body.startswith(_OLE) or name.endswith((".doc", ".wps")) and looks_binary(body):
         return "doc"
     if body.startswith(b"{\\rtf"):
@@ -109,7 +112,7 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
 def _dispatch(ex: Extraction, kind: str, body: bytes, url: str | None, content_type: str | None,
               filename: str | None) -> None:
     if kind == "binary":
-        ex.status, ex.message = model.UNSUPPORTED, "binary content of no supported type (HTML, PDF, DOCX, DOC/WPS, text)"
+        ex.status, ex.message = model.UNSUPPORTED, "binary content of no supported type (HTML, PDF, DOCX, DOC/WPS, image, text)"
         return
     if kind == "html":
         from .htmlpage import read_html
@@ -129,6 +132,26 @@ def _dispatch(ex: Extraction, kind: str, body: bytes, url: str | None, content_t
         read = read_pdf(body)
         if not read.text.strip():
             ex.status, ex.message = model.NO_TEXT, "PDF without a text layer (scanned images?): OCR needed"
+            unavailable = [n for n in read.notes if n.startswith("pages without a text layer are not read")]
+            if unavailable:
+                ex.message = "PDF without a text layer (scanned images?): " + unavailable[0]
+            elif read.ocr_pages:
+                ex.message = "PDF without a text layer: OCR found no text"
+            ex.warnings += read.notes
+            return
+        _finish(ex, read, text_meta(read.text, url))
+        return
+    if kind == "image":
+        from . import ocr
+        from .scan import read_image
+
+        reason = ocr.available()
+        if reason is not None:
+            ex.status, ex.message = model.NO_TEXT, f"an image (a scanned page?): OCR needed, but {reason}"
+            return
+        read = read_image(body)
+        if not read.text.strip():
+            ex.status, ex.message = model.NO_TEXT, "an image in which OCR found no text"
             ex.warnings += read.notes
             return
         _finish(ex, read, text_meta(read.text, url))
@@ -190,6 +213,10 @@ def _finish(ex: Extraction, read: Read, meta: Meta) -> None:
             ex.message = "; ".join(([f"{len(issues)} cell problem(s)"] if issues else []) + incomplete)
         else:
             ex.status, ex.message = model.OK, f"{len(cells)} cells"
+    if read.ocr_pages:
+        from .scan import review
+
+        review(ex, read)
 
 
 def _incomplete(ex: Extraction) -> list[str]:

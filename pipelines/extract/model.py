@@ -32,6 +32,7 @@ class Cell:
     raw: str                         # the cell text as published (whitespace-stripped)
     unit: str | None = None          # money cells: the unit as published ("元", "万元"; None = not stated)
     where: str = ""                  # provenance in the document
+    confidence: float | None = None  # OCR cells: tesseract's confidence (0-100) of the reading; None = not OCR
 
     @property
     def ref(self) -> str:
@@ -42,6 +43,8 @@ class Cell:
                              "value": self.value, "raw": self.raw}
         if self.unit is not None or self.column in MONEY_COLUMNS:
             d["unit"] = self.unit
+        if self.confidence is not None:
+            d["confidence"] = self.confidence
         return d
 
 
@@ -86,6 +89,9 @@ class Extraction:
     cells: list[Cell] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Read by OCR (scanned pages, images): {"engine", "pages", "cells": count, "unsure": refs of the cells named
+    # unsure in the warnings}; None for a text document
+    ocr: dict[str, Any] | None = None
 
     @property
     def normalised_text(self) -> str:
@@ -118,4 +124,5 @@ class Extraction:
             "cells": [c.to_json_dict() for c in self.cells],
             "checks": [c.to_json_dict() for c in self.checks],
             "warnings": list(self.warnings),
+            "ocr": dict(self.ocr) if self.ocr is not None else None,
         }

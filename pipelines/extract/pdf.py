@@ -1,6 +1,7 @@
 """PDF reports: pdfplumber tables rebuilt into span-aware grids from the cell boxes, text outside them.
 
 pdfplumber returns None for the slots of merged cells; the cell bounding boxes give the spans back.
+A page without a text layer (a scan) is rendered and read by OCR (scan.py).
 Tables cut by a page end are not joined here: the row stream of tables.py continues across them.
 """
 
@@ -13,6 +14,7 @@ import zlib
 import pdfplumber
 from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream
 
+from . import ocr, scan
 from .grid import RawTable, from_matrix
 from .model import LimitExceeded
 from .reader import Read
@@ -120,7 +122,15 @@ def read_pdf(body: bytes, max_pages: int = 200) -> Read:
         if len(pages) > max_pages:
             notes.append(f"only the first {max_pages} of {len(pages)} pages read")
             pages = pages[:max_pages]
+        ocr_read = Read(text="", prose=[], tables=[])
         for n, page in enumerate(pages, start=1):
+            if scan.needs_ocr(page) and _ocr_page(page, n, ocr_read, texts, notes):
+                tables += ocr_read.tables
+                prose += ocr_read.prose
+                ocr_read.tables, ocr_read.prose = [], []
+                if not page.chars:
+                    page.flush_cache()
+                    continue
             found = page.find_tables()
             boxes = [t.bbox for t in found]
             for k, t in enumerate(found, start=1):
@@ -135,4 +145,18 @@ def read_pdf(body: bytes, max_pages: int = 200) -> Read:
             texts.append(page.extract_text() or "")
             prose += (page.filter(outside).extract_text() or "").splitlines()
             page.flush_cache()
-    return Read(text="\n".join(texts), prose=prose, tables=tables, notes=notes)
+    return Read(text="\n".join(texts), prose=prose, tables=tables, notes=notes + ocr_read.notes,
+                ocr_pages=ocr_read.ocr_pages, readings=ocr_read.readings)
+
+
+def _ocr_page(page, n: int, read: Read, texts: list[str], notes: list[str]) -> bool:
+    """A scanned page (no text layer, or a picture over most of it) read by OCR (scan.py); False when OCR is not
+    available here, with a note saying so once."""
+    reason = ocr.available()
+    if reason is not None:
+        note = f"pages without a text layer are not read: {reason}"
+        if note not in notes:
+            notes.append(note)
+        return False
+    scan.read_pdf_page(page, n, read, texts)
+    return True

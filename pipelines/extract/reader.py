@@ -14,3 +14,5 @@ class Read:
     tables: list[RawTable]
     attachments: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    ocr_pages: list[int] = field(default_factory=list)    # pages read by OCR (1-based; an image is page 1)
+    readings: dict = field(default_factory=dict)           # OCR: slot provenance -> scan.Reading
