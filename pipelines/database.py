@@ -184,7 +184,15 @@ def _v9(db: sqlite_utils.Database) -> None:
     db["site_probes"].create_index(["run_id"], if_not_exists=True)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
+def _v10(db: sqlite_utils.Database) -> None:
+    """OCR (pipelines/extract/scan.py): a version read from page images records it (`report_versions.ocr`, JSON:
+    engine, pages, cell count, the refs of the unsure cells; NULL for a text document), and each OCR cell its
+    confidence (0-100)."""
+    _add_columns(db, "report_versions", {"ocr": str})
+    _add_columns(db, "cells", {"confidence": float})
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -75,7 +75,7 @@ def content_of(extraction: Any, body: bytes | None) -> Content:
     cells = [dict(c) for c in data.get("cells") or []]
     normalised = normalise_text(comparable_text(extraction, data, text or "", bool(cells)))
     ok = status not in FAILED and bool(normalised or cells)
-    meta = {k: data.get(k) for k in ("title", "agency", "year", "published", "site_code", "template")}
+    meta = {k: data.get(k) for k in ("title", "agency", "year", "published", "site_code", "template", "ocr")}
     return Content(
         ok=ok, message=message or status, text=text or "", normalised_text=normalised, cells=cells,
         checks=[dict(c) for c in data.get("checks") or []], sections=dict(data.get("sections") or {}), meta=meta,
@@ -276,6 +276,7 @@ def _insert_version(db, page: dict, content: Content, capture_id: str | None, se
         "template": content.meta.get("template"), "text": content.text, "normalised_text": content.normalised_text,
         "sections": json.dumps(content.sections, ensure_ascii=False), "extraction_status": content.status,
         "extraction_message": content.message, "normaliser": content.normaliser,
+        "ocr": json.dumps(content.meta["ocr"], ensure_ascii=False) if content.meta.get("ocr") else None,
     }).last_pk
     cells = {}
     for cell in content.cells:
@@ -283,7 +284,8 @@ def _insert_version(db, page: dict, content: Content, capture_id: str | None, se
         if None in key:
             continue
         cells[key] = {"version_id": version_id, "table": key[0], "row": key[1], "column": key[2],
-                      "value": cell.get("value"), "raw": cell.get("raw"), "unit": cell.get("unit")}
+                      "value": cell.get("value"), "raw": cell.get("raw"), "unit": cell.get("unit"),
+                      "confidence": cell.get("confidence")}
     if cells:
         db["cells"].insert_all(cells.values())
     checks = {}
