@@ -7,6 +7,8 @@ its result). This step decides what to extract and runs it away from the crawl:
   thread-safe, and concurrent use corrupts memory (`munmap_chunk(): invalid pointer`);
 - under a CPU-time and an address-space limit per document (`Limits`): a PDF bomb or a 10,000-column table
   ends as a failed extraction with the reason, and a native crash kills only the worker, which is replaced;
+  the CPU limit also covers the OCR of scanned pages, whose tesseract runs are children of the worker, each
+  bounded by what the document has left and killed on expiry (pipelines/extract/ocr.py);
 - and the workers die with the crawl process (PR_SET_PDEATHSIG), even when it is SIGKILLed.
 """
 
@@ -165,14 +167,27 @@ def extract(body: bytes, url: str, content_type: str | None, filename: str | Non
     resource.setrlimit(resource.RLIMIT_CPU, (spent + cpu_seconds, resource.RLIM_INFINITY))
     signal.setitimer(signal.ITIMER_PROF, cpu_seconds + CPU_GRACE)
     _task_running = True
+    _ocr_budget(cpu_seconds)
     try:
         return _extract(body, url, content_type, filename, memory_mb)
     except CpuLimitExceeded:
         return _failed(url, f"CPU limit {cpu_seconds} s exceeded")
     finally:
         _task_running = False
+        _ocr_budget(None)
         signal.setitimer(signal.ITIMER_PROF, 0)
         resource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def _ocr_budget(seconds: int | None) -> None:
+    """OCR runs tesseract as children of the worker, whose CPU RLIMIT_CPU does not count: the document's CPU
+    limit covers the worker and its tesseract runs together (pipelines/extract/ocr.py checks it before each run,
+    bounds each run by what is left and kills a run that goes over)."""
+    try:
+        from pipelines.extract import ocr
+    except ImportError:  # reported per document by _extract()
+        return
+    ocr.set_budget(seconds)
 
 
 def _extract(body: bytes, url: str, content_type: str | None, filename: str | None, memory_mb: int | None):
