@@ -11,13 +11,14 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from test_archive_tools import pywb_replay, warcio_check
 
 from archive import commands
 from archive.scan import warc_files
-from nianbao.portal.server import Portal
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = "xicheng"
@@ -34,20 +35,34 @@ def _crawl(sites_file: Path, data: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def portal_crawls(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def portal_crawls(demo_archive, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The first crawl is the session's shared edition 1 run (tests/conftest.py: `nianbao crawl`, whose project
+    settings carry the archive middlewares); on a copy of the data folder as that run left it, the unchanged
+    edition 1 of SITE is crawled again with bench/archive/crawl_portal.py in archive mode. `rows` are SITE's
+    captures (the first run crawled the other sites too); `by_id` holds every capture, for the originals of
+    revisits (an identical payload, e.g. robots.txt, may first have been archived from another site)."""
     tmp = tmp_path_factory.mktemp("portal-archive")
-    data = tmp / "data"
-    with Portal(port=0, edition=1, slow_seconds=0.2) as portal:
-        (entry,) = [e for e in portal.site_entries() if e["key"] == SITE]
-        sites_file = tmp / "sites.yaml"
-        sites_file.write_text(f"sites:\n  - name: {entry['name']}\n    key: {SITE}\n"
-                              f"    start_urls: ['{entry['start_urls'][0]}']\n", encoding="utf-8")
-        runs = [_crawl(sites_file, data), _crawl(sites_file, data)]
+    data = demo_archive.copy(tmp / "data", edition=1)
+    (entry,) = [e for e in yaml.safe_load(demo_archive.sites.read_text(encoding="utf-8"))["sites"]
+                if e["key"] == SITE]
+    sites_file = tmp / "sites.yaml"
+    sites_file.write_text(yaml.safe_dump({"sites": [entry]}, allow_unicode=True), encoding="utf-8")
+    con = sqlite3.connect(data / "nianbao.db")
+    (summary,) = con.execute("SELECT summary FROM runs WHERE id = ?", [demo_archive.run_ids[1]]).fetchone()
+    con.close()
+    (first,) = [s for s in json.loads(summary) if s["site"] == SITE]
+    runs = [{"run_id": demo_archive.run_ids[1], "reports": first["reports"], "pages": first["pages"]}]
+    with demo_archive.at_edition(1):
+        runs.append(_crawl(sites_file, data))
+    host = urlsplit(entry["start_urls"][0]).netloc
     con = sqlite3.connect(data / "nianbao.db")
     con.row_factory = sqlite3.Row
-    rows = [dict(r) for r in con.execute("select * from captures order by timestamp")]
+    every = [dict(r) for r in con.execute("select * from captures order by timestamp")]
     con.close()
-    return {"data": data, "tmp": tmp, "runs": runs, "rows": rows}
+    rows = [r for r in every
+            if r["crawl_id"] == runs[1]["run_id"] or (r["url"] and urlsplit(r["url"]).netloc == host)]
+    assert {r["crawl_id"] for r in rows} == {runs[0]["run_id"], runs[1]["run_id"]}
+    return {"data": data, "tmp": tmp, "runs": runs, "rows": rows, "by_id": {r["id"]: r for r in every}}
 
 
 def test_second_crawl_writes_revisits_only_and_finds_the_same_reports(portal_crawls: dict) -> None:
@@ -65,8 +80,7 @@ def test_second_crawl_writes_revisits_only_and_finds_the_same_reports(portal_cra
 
 
 def test_every_revisit_replays_in_pywb_with_the_full_body(portal_crawls: dict) -> None:
-    rows = portal_crawls["rows"]
-    by_id = {r["id"]: r for r in rows}
+    rows, by_id = portal_crawls["rows"], portal_crawls["by_id"]
     revisits = [r for r in rows if r["record_type"] == "revisit"]
     wanted = [{"url": r["url"], "ts": "".join(c for c in r["timestamp"] if c.isdigit())[:14]} for r in revisits]
     replies = pywb_replay(warc_files(portal_crawls["data"] / "warc"), wanted)
@@ -101,7 +115,7 @@ def test_wacz_export_validates_and_replays(portal_crawls: dict) -> None:
             latest[r["url"]] = r
     wanted = [{"url": p["url"], "ts": "".join(c for c in p["ts"] if c.isdigit())[:14]} for p in pages]
     replies = pywb_replay([out], wanted)
-    by_id = {r["id"]: r for r in rows}
+    by_id = portal_crawls["by_id"]
     for page, reply in zip(pages, replies, strict=True):
         capture = latest[page["url"]]
         original = by_id[capture["refers_to"]] if capture["record_type"] == "revisit" else capture

@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from nianbao.portal.server import Portal
 from pipelines.database import now_iso
 
 
@@ -38,28 +37,23 @@ def nianbao(*args, check=True):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("changes")
-    data = tmp / "data"
+def runs(demo_archive, tmp_path_factory):
+    """Runs 1 and 2 (editions 1 and 2) are the session's shared runs; on a copy of their data folder, the shared
+    portal switched back to edition 1 is crawled twice more (runs 3 and 4), same sites, a webhook of its own."""
+    data = demo_archive.copy(tmp_path_factory.mktemp("changes") / "data")
     Hook.received = []
     hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     notify = f"json://127.0.0.1:{hook.server_address[1]}/hook"
-    out = {"data": data, "starts": [], "received": []}
-    with Portal(port=0, edition=1, slow_seconds=0.2) as portal:
-        sites = tmp / "sites.yaml"
-        lines = ["sites:"]
-        for e in portal.site_entries():
-            lines += [f"  - name: {e['name']}", f"    key: {e['key']}", f"    start_urls: ['{e['start_urls'][0]}']"]
-        sites.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        out["manifest1"], out["manifest2"] = portal.manifest(), None
-        for edition in (1, 2, 1, 1):
-            portal.set_edition(edition)
-            if edition == 2:
-                out["manifest2"] = portal.manifest()
+    out = {"data": data, "starts": [demo_archive.started[1], demo_archive.started[2]],
+           "received": [demo_archive.digests[1], demo_archive.digests[2]],
+           "manifest1": demo_archive.manifests[1], "manifest2": demo_archive.manifests[2]}
+    with demo_archive.at_edition(1):
+        for _again in (1, 1):
             out["starts"].append(now_iso())
             before = len(Hook.received)
-            nianbao("crawl", "--sites", str(sites), "--data", str(data), "--delay", "0", "--notify", notify)
+            nianbao("crawl", "--sites", str(demo_archive.sites), "--data", str(data), "--delay", "0",
+                    "--notify", notify)
             out["received"].append(Hook.received[before:])
     hook.shutdown()
     return out

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from nianbao.portal.server import Portal
-
 
 def nianbao(*args):
     res = subprocess.run([sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=300)
@@ -42,19 +40,9 @@ def snapshot(data: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("reindex_state")
-    data = tmp / "data"
-    with Portal(port=0, edition=1, slow_seconds=0) as portal:
-        sites = tmp / "sites.yaml"
-        lines = ["sites:"]
-        for e in portal.site_entries():
-            lines += [f"  - name: {e['name']}", f"    key: {e['key']}", f"    start_urls: ['{e['start_urls'][0]}']"]
-        sites.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        for edition in (1, 2):
-            portal.set_edition(edition)
-            nianbao("crawl", "--sites", str(sites), "--data", str(data), "--delay", "0")
-    return data
+def archive(demo_archive):
+    """The session's shared runs (edition 1, then edition 2): read only; the tests below change a `copy`."""
+    return demo_archive.data
 
 
 @pytest.fixture
