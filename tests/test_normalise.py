@@ -2,13 +2,18 @@
 
 Every pair below is two whole pages built from the real Pingtan 2025 report page: the report is the same,
 only the page noise differs (counters, clocks, widths, spaces, markup, scripts, proxies, encodings).
-The text and cells come from the article container (div.TRS_Editor), as the pipeline's extraction does.
+A page's text, cells and content hash are computed as a crawl computes them: the pipeline's extraction
+(pipelines.extraction.extract, what the extraction worker runs; the worker itself too, below) turned into what
+change detection compares by pipelines.versions.content_of.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +28,8 @@ from domain.normalise import (
     normalise_html_fragment,
     normalise_text,
 )
+from pipelines.extraction import extract, extract_in_worker, shutdown_pool
+from pipelines.versions import Content, comparable_text, content_of
 
 REAL = Path(__file__).resolve().parent.parent / "nianbao" / "portal" / "data" / "realpages" / "pingtan-2025-report.html"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "noise"
@@ -170,35 +177,26 @@ def fixture_pairs() -> dict[str, tuple[bytes, bytes]]:
     return out
 
 
-def _decode(page: str | bytes) -> str:
+URL = "https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/202603/t20260313_105587.htm"
+
+
+def _request(page: str | bytes) -> tuple[bytes, str, str]:
+    """(body, url, Content-Type) as the crawl hands a fetched page to extraction: a str page as a server declaring
+    UTF-8 sends it, stored bytes (e.g. a GBK copy) as a server declaring no charset sends them."""
     if isinstance(page, str):
-        return page
-    try:
-        return page.decode("utf-8")
-    except UnicodeDecodeError:
-        return page.decode("gb18030")
+        return page.encode("utf-8"), URL, "text/html; charset=utf-8"
+    return page, URL, "text/html"
 
 
-_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
-
-
-def extract(page: str | bytes) -> tuple[str, list[dict]]:
-    """Normalised text and cells of the article container (div.TRS_Editor), tables read cell by cell."""
-    doc = lxml.html.fromstring(_decode(page))
-    (container,) = doc.xpath("//div[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')]")
-    text = normalise_html_fragment(lxml.html.tostring(container, encoding="unicode"))
-    cells = []
-    for t, table in enumerate(container.iter("table")):
-        for r, tr in enumerate(table.iter("tr")):
-            for c, td in enumerate(tr.xpath("./td|./th")):
-                raw = normalise_html_fragment(lxml.html.tostring(td, encoding="unicode"))
-                value = float(raw) if _NUMBER.match(raw) else None
-                cells.append({"table": f"t{t}", "row": r, "column": c, "value": value, "raw": raw})
-    return text, cells
+@functools.cache
+def content(page: str | bytes) -> Content:
+    """What change detection compares for `page`, computed by the production code (see the module docstring)."""
+    body, url, content_type = _request(page)
+    return content_of(extract(body, url, content_type), body)
 
 
 def page_hash(page: str | bytes) -> str:
-    return content_hash(*extract(page))
+    return content(page).content_hash
 
 
 BASE_HASH = page_hash(BASE)
@@ -223,12 +221,21 @@ def test_stored_noise_pairs_hash_alike(name: str) -> None:
 
 
 def test_noise_pairs_still_read_the_report() -> None:
-    text, cells = extract(PAIRS["all_noise"][1])
+    got = content(PAIRS["all_noise"][1])
+    assert got.ok and got.status == "ok", got.message
+    text, cells = got.normalised_text, got.cells
     assert "共收到政府信息公开申请154件" in text
-    assert "4166.241619" in text
+    # The tables are compared as cells (the compared text is the prose): the fee of table 2 is its cell.
+    assert {(c["table"], c["row"], c["column"]): c["value"] for c in cells}[
+        ("table2", "art20_8.admin_fees", "amount_10k_yuan")] == 4166.241619
     assert len([c for c in cells if c["value"] is not None]) > 100
+    def values(of: list[dict]) -> list[tuple]:  # the raw text keeps the page's full-width digits
+        return [(c["table"], c["row"], c["column"], c["value"]) for c in of]
+
+    assert values(cells) == values(content(BASE).cells)
     for noise in ("浏览次数", "当前时间", "字号", "打印", "分享到", "找错", "hits"):
         assert noise not in text
+        assert not [c for c in cells if noise in str(c["raw"])]
 
 
 def test_one_digit_in_one_table_cell_changes_the_hash() -> None:
@@ -237,16 +244,26 @@ def test_one_digit_in_one_table_cell_changes_the_hash() -> None:
     assert page_hash(changed) != BASE_HASH
     assert page_hash(all_noise(changed)) != page_hash(all_noise(BASE))
     assert page_hash(all_noise(changed)) == page_hash(changed)
+    # ... because exactly that cell changed, and nothing else
+    before, after = content(BASE), content(changed)
+    assert after.normalised_text == before.normalised_text
+    assert [(a["table"], a["row"], a["column"], a["value"], b["value"])
+            for a, b in zip(before.cells, after.cells, strict=True) if a != b] == [
+        ("table3", "r7_total", "total", 148, 149)]
 
 
 def test_one_digit_in_the_text_changes_the_hash() -> None:
     changed = BASE.replace("公开申请</span><span style=\"text-indent: 2em;\">154<", "公开申请</span><span style=\"text-indent: 2em;\">155<")
     assert changed != BASE
     assert page_hash(changed) != BASE_HASH
+    assert "共收到政府信息公开申请155件" in content(changed).normalised_text
+    assert content(changed).cells == content(BASE).cells
 
 
 def test_cells_alone_change_the_hash() -> None:
-    text, cells = extract(BASE)
+    got = content(BASE)
+    text, cells = got.normalised_text, got.cells
+    assert content_hash(text, cells) == got.content_hash
     changed = [dict(c) for c in cells]
     target = next(c for c in changed if c["value"] == 148)
     target["value"] = 149.0
@@ -296,19 +313,43 @@ def test_report_numbers_are_never_noise(report_text: str) -> None:
     assert re.findall(r"\d+(?:[.,]\d+)*", normalise_text(report_text)) == numbers
 
 
+_NUMBERS = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _row_label_numbers(fragment: str) -> Counter:
+    """The enumerations of the tables' row labels (1.属于国家秘密, 2.重复申请 ...): cells are keyed by the
+    template's rows, not by their label text."""
+    out: Counter = Counter()
+    for cell in lxml.html.fragment_fromstring(fragment, create_parent="div").iter("td", "th"):
+        label = re.match(r"\s*(\d+)\.\D", unicodedata.normalize("NFKC", cell.text_content()))
+        if label:
+            out[label.group(1)] += 1
+    return out
+
+
 def test_the_real_report_keeps_every_number() -> None:
-    """Conservative rules: the normaliser drops no number of the real report."""
+    """Conservative rules: no number of the real report is lost on the way to what change detection compares.
+    The normaliser keeps every number of the compared prose, in order; every other number is a cell's."""
+    body, url, content_type = _request(BASE)
+    extraction = extract(body, url, content_type)
+    got = content_of(extraction, body)
+    prose = comparable_text(extraction, extraction.to_json_dict(), got.text, bool(got.cells))
+    expected = re.findall(r"\d+", unicodedata.normalize("NFKC", prose))
+    assert len(expected) > 20
+    assert re.findall(r"\d+", got.normalised_text) == expected
     start, end = _container_bounds(BASE)
-    raw = html_fragment_text(BASE[start:end])
-    expected = re.findall(r"\d+", unicodedata.normalize("NFKC", raw))
-    assert len(expected) > 200
-    assert re.findall(r"\d+", extract(BASE)[0]) == expected
+    in_report = Counter(_NUMBERS.findall(unicodedata.normalize("NFKC", html_fragment_text(BASE[start:end]))))
+    in_report -= _row_label_numbers(BASE[start:end])
+    assert sum(in_report.values()) > 200
+    compared = Counter(_NUMBERS.findall(got.normalised_text))
+    compared += Counter(n for c in got.cells for n in _NUMBERS.findall(unicodedata.normalize("NFKC", str(c["raw"]))))
+    assert compared == in_report
 
 
 def test_idempotent_and_versioned() -> None:
-    text, _ = extract(PAIRS["all_noise"][1])
-    assert normalise_text(text) == text
-    assert NORMALISER_VERSION
+    got = content(PAIRS["all_noise"][1])
+    assert normalise_text(got.normalised_text) == got.normalised_text
+    assert NORMALISER_VERSION and got.normaliser == NORMALISER_VERSION
 
 
 def test_fragment_text_drops_scripts_styles_comments_keeps_tails() -> None:
@@ -319,36 +360,30 @@ def test_fragment_text_drops_scripts_styles_comments_keeps_tails() -> None:
     assert normalise_html_fragment("") == ""
 
 
-def _real_extractor():
-    try:
-        from pipelines.extract import extract_document  # written in parallel; used when present
-    except ImportError:
-        return None
-    return extract_document
+@pytest.fixture(scope="module")
+def worker():
+    """What change detection compares for a page, the extraction run exactly as the crawl runs it: in an
+    extraction worker process, under the document limits (pipelines.extraction.extract_in_worker)."""
+    def run(page: str | bytes) -> Content:
+        body, url, content_type = _request(page)
+        return content_of(asyncio.run(extract_in_worker(body, url, content_type)), body)
+
+    yield run
+    shutdown_pool()
 
 
 @pytest.mark.parametrize("name", sorted(PAIRS))
-def test_noise_pairs_through_the_real_extractor(name: str) -> None:
-    extract_document = _real_extractor()
-    if extract_document is None:
-        pytest.skip("pipelines.extract.extract_document not available yet")
-    url = "https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/202603/t20260313_105587.htm"
+def test_noise_pairs_through_the_extraction_worker(name: str, worker) -> None:
     hashes = []
     for page in PAIRS[name]:
-        result = extract_document(page.encode("utf-8"), url, "text/html; charset=utf-8")
-        cells = [c if isinstance(c, dict) else c.to_json_dict() for c in result.cells]
-        # the extractor's normalised_text only collapses spaces: the noise rules are applied on top
-        hashes.append(content_hash(normalise_text(result.text), cells))
+        got = worker(page)
+        assert got.status == "ok", got.message
+        assert (got.content_hash, got.cells) == (content(page).content_hash, content(page).cells)
+        hashes.append(got.content_hash)
     assert hashes[0] == hashes[1]
 
 
-def test_one_digit_change_through_the_real_extractor() -> None:
-    extract_document = _real_extractor()
-    if extract_document is None:
-        pytest.skip("pipelines.extract.extract_document not available yet")
-    url = "https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/202603/t20260313_105587.htm"
-    hashes = []
-    for page in (BASE, BASE.replace('0em;">148</p>', '0em;">149</p>')):
-        result = extract_document(page.encode("utf-8"), url, "text/html; charset=utf-8")
-        hashes.append(content_hash(normalise_text(result.text), [c.to_json_dict() for c in result.cells]))
-    assert hashes[0] != hashes[1]
+def test_one_digit_change_through_the_extraction_worker(worker) -> None:
+    changed = BASE.replace('0em;">148</p>', '0em;">149</p>')
+    assert worker(BASE).content_hash == BASE_HASH
+    assert worker(changed).content_hash == page_hash(changed) != BASE_HASH
