@@ -28,7 +28,7 @@ ARTICLE_URL = re.compile(
     r"detail|\d{5,}\.s?html?$|[0-9a-f]{32}\.s?html?$|pnidpv\d+",
     re.I,
 )
-ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|xlsx?|et|rtf)$", re.I)
+ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|xlsx?|et|rtf|jpe?g|png)$", re.I)  # images: scanned pages, read by OCR
 TRAP_URL = re.compile(
     r"search|calendar|rili|login|logout|register|print|share|javascript:|mailto:|tel:|"
     r"[?&](?:date|month|day|keyword|q|wd)=",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 from parsel import Selector
 
@@ -116,6 +117,24 @@ def read_page_meta(sel: Selector, url: str) -> PageMeta:
         site_code=site_code(sel),
         column=meta_content(sel, "ColumnName"),
     )
+
+
+_PAGE_IMAGE = re.compile(r"\.(?:jpe?g|png)$", re.I)
+
+
+def content_images(sel: Selector, base_url: str) -> list[str]:
+    """The .jpg/.png images (<img src>, absolute) in the page's content container, none without one (a page's
+    chrome has logos): a report published as pictures (（图片版）) is in them."""
+    for css in CONTENT_SELECTORS:
+        node = sel.css(css)
+        if node:
+            out: list[str] = []
+            for src in node[0].css("img::attr(src)").getall():
+                url = urldefrag(urljoin(base_url, src.strip()))[0]
+                if url.startswith(("http://", "https://")) and _PAGE_IMAGE.search(urlsplit(url).path) and url not in out:
+                    out.append(url)
+            return out
+    return []
 
 
 def content_text(sel: Selector) -> str:

@@ -29,7 +29,7 @@ _SUFFIX = re.compile(r"[（(【\[〔]" + _EDITION + r"[）)】\]〕]")
 # A label before the title ("【全真版】", "[附件]") names the edition, not the agency.
 _LEADING_LABEL = re.compile(r"^[【\[〔（][^】\]〕）]{1,8}[】\]〕）]")
 # A link text that is the file name: "…年度报告.pdf".
-_FILE_EXTENSION = re.compile(r"\.(?:pdf|docx?|wps|xlsx?|ofd)$", re.I)
+_FILE_EXTENSION = re.compile(r"\.(?:pdf|docx?|wps|xlsx?|ofd|jpe?g|png)$", re.I)
 _LEADING_JUNK = re.compile(r"^[《“\"'【\[]+|[》”\"'】\]]+$")
 _ORG_TRAILING = re.compile(r"(?:关于|的)$")
 

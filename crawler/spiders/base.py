@@ -50,7 +50,7 @@ from crawler.links import (
     links_from_html,
 )
 from crawler.middlewares import truncation_reason
-from domain.pagemeta import content_text, read_page_meta
+from domain.pagemeta import content_images, content_text, read_page_meta
 from domain.recognise import choose_agency, recognise_title
 
 
@@ -242,6 +242,9 @@ class AnnualReportSpider(scrapy.Spider):
             if is_attachment(link.url) and not link.in_chrome and self.same_site(link.url)
         ]
         body = content_text(sel)
+        if len(body) < 300:  # little text: a report published as pictures (（图片版）) is in its images (read by OCR)
+            attachments += [u for u in content_images(sel, response.url)
+                            if u not in attachments and self.same_site(u)]
         fmt = "attachment" if attachments and len(body) < 300 else "html"
         if response.url not in self.report_urls:
             self.report_urls.add(response.url)
