@@ -47,7 +47,12 @@ def summary(ex: Extraction) -> str:
            f"title:     {ex.title or '-'}", f"agency:    {ex.agency or '-'}",
            f"year:      {ex.year or '-'}   published: {ex.published or '-'}   site code: {ex.site_code or '-'}",
            f"template:  {ex.template or '-'}",
-           "sections:  " + (" / ".join(ex.sections) or "-"), ""]
+           "sections:  " + (" / ".join(ex.sections) or "-")]
+    if ex.ocr:
+        unsure = ex.ocr.get("unsure") or []
+        out.append(f"ocr:       {ex.ocr.get('engine') or 'tesseract'}, page(s) {', '.join(map(str, ex.ocr.get('pages', [])))}"
+                   f"; {ex.ocr.get('cells', 0)} cells, {len(unsure)} unsure (named under warnings)")
+    out.append("")
     t2 = [c for c in ex.cells if c.table == "table2"]
     if t2:
         out.append("二、主动公开政府信息情况")
