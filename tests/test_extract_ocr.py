@@ -37,8 +37,8 @@ from pipelines.extract.model import LimitExceeded
 
 ROOT = Path(__file__).resolve().parent.parent
 MISSING = ocr.available() or (None if shutil.which("pdftoppm") else "pdftoppm is not installed (Debian: poppler-utils)")
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"OCR tests need {MISSING}; scripts/install-ocr.sh "
-                                                              "installs tesseract-ocr, tesseract-ocr-chi-sim, poppler-utils")
+needs_ocr = pytest.mark.skipif(MISSING is not None, reason=f"OCR tests need {MISSING}; scripts/install-ocr.sh "
+                                                             "installs tesseract-ocr, tesseract-ocr-chi-sim, poppler-utils")
 REPORTS = {"2019": "pingtan-2019", "2021": "shanghai-fgw-2021"}   # one report of each template, with a PDF twin
 DPI = 150
 
@@ -104,6 +104,7 @@ def assert_never_wrong_when_sure(ex, want: dict) -> None:
     assert not sure_and_wrong, sure_and_wrong
 
 
+@needs_ocr
 @pytest.mark.parametrize("template", sorted(REPORTS))
 def test_scanned_report_reads_like_its_text_twin(template: str) -> None:
     key = REPORTS[template]
@@ -124,6 +125,7 @@ def test_scanned_report_reads_like_its_text_twin(template: str) -> None:
     assert "总体情况" in " ".join(ex.sections) and ex.published == want.published
 
 
+@needs_ocr
 def test_an_image_attachment_of_one_page() -> None:
     """A PNG of page 2 (tables 三 and 四) is read like the same page of the PDF."""
     key = REPORTS["2019"]
@@ -137,6 +139,7 @@ def test_an_image_attachment_of_one_page() -> None:
     assert all(c.confidence is not None for c in ex.cells)
 
 
+@needs_ocr
 def test_a_tilted_scan_is_turned_level_first() -> None:
     """The same page scanned 1.5 degrees askew (ruling lines no longer on one pixel row) is straightened, then
     read: every cell of tables 三 and 四 placed, none wrong unless named."""
@@ -152,6 +155,7 @@ def test_a_tilted_scan_is_turned_level_first() -> None:
     assert_never_wrong_when_sure(ex, want)
 
 
+@needs_ocr
 def test_a_sum_broken_by_one_digit_names_the_cell_and_corrects_nothing() -> None:
     """The 2019 report with one printed digit changed (table 三 （一）予以公开 × 自然人 126 -> 128): the OCR reads
     128, as printed; T3-R1 and T3-R2 fail, and only that cell makes both hold again with one digit changed, so
@@ -172,6 +176,7 @@ def test_a_sum_broken_by_one_digit_names_the_cell_and_corrects_nothing() -> None
     assert {c.rule: c.status for c in ex.checks}["T3-R1"] == "fail"
 
 
+@needs_ocr
 def test_without_tesseract_a_scan_says_what_is_missing(tmp_path: Path) -> None:
     """The real command with a PATH that has no tesseract: no_text, naming the Debian packages."""
     scan = tmp_path / "scan.pdf"
@@ -201,6 +206,25 @@ def _tesseract_children() -> list[int]:
     return out
 
 
+def test_labels_snap_to_the_template_only_when_one_is_clearly_closest() -> None:
+    from pipelines.extract.scan import match_label
+
+    assert match_label("2.其他法律行政法现禁止公开") == "2.其他法律行政法规禁止公开"     # one character misread
+    assert match_label("(二)部分公开(区分处理的，只计这一情形， 不计其他情形)") == \
+        "（二）部分公开（区分处理的，只计这一情形，不计其他情形）"
+    assert match_label("行政检查") is None              # an extra row of a portal is not 行政许可 or 行政处罚
+    assert match_label("三冰肛") is None
+
+
+def test_one_digit_variants() -> None:
+    from pipelines.extract.scan import one_digit_variants
+
+    v = one_digit_variants(126)
+    assert {128, 12, 16, 26, 1126, 1216, 1260} <= v and 126 not in v and 226 in v
+    assert 0 in one_digit_variants(7) and not any(str(x).startswith("0") and x for x in one_digit_variants(10))
+
+
+@needs_ocr
 def test_a_tesseract_run_over_its_cpu_limit_is_killed() -> None:
     """A page four times the size under a 1 s CPU budget: the run is killed by its RLIMIT_CPU, the document gets
     the reason, and no tesseract is left behind."""
@@ -217,6 +241,7 @@ def test_a_tesseract_run_over_its_cpu_limit_is_killed() -> None:
     assert not _tesseract_children()
 
 
+@needs_ocr
 def test_a_stuck_tesseract_is_killed_at_its_timeout(tmp_path: Path) -> None:
     """A tesseract that waits forever (reading a FIFO nobody writes) uses no CPU: its wall timeout kills it."""
     fifo = tmp_path / "page.png"
@@ -237,6 +262,7 @@ def three_second_workers():
     extraction.configure(extraction.Limits())
 
 
+@needs_ocr
 def test_the_worker_cpu_limit_counts_its_tesseract_runs(three_second_workers) -> None:
     """OCR of a three-page scan needs several seconds of CPU, nearly all in tesseract (children the worker's
     RLIMIT_CPU does not see): under a 3 s limit it ends as a failed extraction with the reason, and the same
@@ -282,6 +308,7 @@ def _page(title: str, content: str) -> bytes:
             f"<img src='/images/logo.png'></div><div class='TRS_Editor'>{content}</div></body></html>").encode()
 
 
+@needs_ocr
 def test_a_crawl_keeps_ocr_versions_with_their_confidence(tmp_path: Path) -> None:
     """A report published as pictures (its page shows page images, 图片版) and one published as a scanned PDF:
     both are fetched, archived and extracted by OCR in the crawl's workers; their versions record the OCR and

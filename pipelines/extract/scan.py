@@ -209,13 +209,8 @@ def _grid(ink: np.ndarray, group: list[tuple[int, int, np.ndarray]]) -> Grid | N
     x0, x1 = max(0, int(extent[0]) - 3), min(ink.shape[1] - 1, int(extent[-1]) + 3)
     ys = [(a, b) for a, b, _ in group]
     bands = [_band_verticals(ink, ys[i][1], ys[i + 1][0], x0, x1) for i in range(len(ys) - 1)]
-    centres = sorted((a + b) / 2 for band in bands for a, b in band)
-    xs: list[tuple[int, int]] = []
-    for band in bands:
-        for a, b in band:
-            xs.append((a, b))
-    xs = _merge_lines(sorted(xs))
-    if len(xs) < 2 or not centres:
+    xs = _merge_lines(sorted(line for band in bands for line in band))   # every vertical line of any band
+    if len(xs) < 2:
         return None
     n_rows, n_cols = len(ys) - 1, len(xs) - 1
     # vertical boundary before column c in band r; horizontal boundary above row r in column c
@@ -295,8 +290,10 @@ def match_label(text: str) -> str | None:
         cand = label(candidate)
         if cand == found:
             return candidate
-        ratio = difflib.SequenceMatcher(None, found, cand, autojunk=False).ratio()
-        best.append((ratio, candidate))
+        matcher = difflib.SequenceMatcher(None, found, cand, autojunk=False)
+        if matcher.real_quick_ratio() < 0.6 or matcher.quick_ratio() < 0.6:
+            continue                  # an upper bound already too low to matter, as best or as runner-up
+        best.append((matcher.ratio(), candidate))
     best.sort(reverse=True)
     if not best or best[0][0] < 0.75:
         return None
