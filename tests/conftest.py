@@ -5,10 +5,13 @@
 every test that only reads what a demo crawl stored uses this one. Tests that need a crawl of their own (killed and
 resumed runs, signals, locks, the `nianbao demo` command itself, the Python API) keep theirs.
 
-The runs are made in the background from the start of the session (most of their time is the politeness delay),
-while the tests that do not read them run; the modules that read them run last (pytest_collection_modifyitems).
-The portal is served by a child process (tests/portal_process.py) whose request log holds the kernel's arrival
-stamps: what the test process and the machine do meanwhile cannot shorten a gap between two requests in it.
+The runs are made in a background thread started when collection is done (most of their time is the politeness
+delay), followed by the jobs modules register (tests/background.py: their own crawls and long commands), while the
+other tests run; the modules that read the runs or have jobs run last (pytest_collection_modifyitems). A test waits
+for the work it reads before its own time, and pytest-timeout's clock, start (pytest_runtest_protocol); every
+command of that work has its own timeout. The portal is served by a child process (tests/portal_process.py) whose
+request log holds the kernel's arrival stamps: what the test process and the machine do meanwhile cannot shorten a
+gap between two requests in it.
 
 The shared folders are READ ONLY: a test that changes an archive (reindex, reevaluate, another crawl, `serve`'s
 snapshots, an UPDATE) copies it first (`demo_archive.copy(tmp_path / "data")`). The fixture checks at the end of
@@ -19,12 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import re
 import shutil
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -34,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import background
 import pytest
 from portal_process import PortalProcess
 
@@ -94,6 +95,9 @@ def fingerprint(*folders: Path) -> dict[str, str]:
     return out
 
 
+_EDITION_LOCK = threading.Lock()
+
+
 @dataclass
 class DemoArchive:
     """What the two shared runs left. Edition 1's run id, start time, manifest, ... are `run_ids[1]`,
@@ -125,41 +129,41 @@ class DemoArchive:
     @contextmanager
     def at_edition(self, edition: int) -> Iterator[Any]:
         """The shared portal switched to `edition` (same ports, so a copy of the archive can be crawled again and
-        compared by URL), switched back to edition 2 afterwards."""
-        self.portal.set_edition(edition)
-        try:
-            yield self.portal
-        finally:
-            self.portal.set_edition(2)
+        compared by URL), switched back to edition 2 afterwards; one user at a time (tests and background jobs)."""
+        with _EDITION_LOCK:
+            self.portal.set_edition(edition)
+            try:
+                yield self.portal
+            finally:
+                self.portal.set_edition(2)
 
 
-class DemoBuild(threading.Thread):
-    """The shared runs, made in a background thread (which mostly waits for its child processes)."""
+class DemoBuild:
+    """The shared runs (made in the session's background thread, which mostly waits for its child processes)."""
 
     def __init__(self, tmp: Path) -> None:
-        super().__init__(name="demo-archive", daemon=True)
         self.tmp = tmp
-        self.env = dict(os.environ)  # as the session started: a test's monkeypatched environment is not the runs'
+        self.done = threading.Event()
         self.archive: DemoArchive | None = None
         self.error: BaseException | None = None
         self.portal: PortalProcess | None = None
         self.hook: DigestHook | None = None
-        self.crawl: subprocess.Popen | None = None
+        self.fingerprint: dict[str, str] = {}
 
     def run(self) -> None:
         try:
             self.archive = self._build()
+            self.fingerprint = fingerprint(self.archive.data, self.archive.data_edition1)
         except BaseException as exc:  # handed to the tests by the demo_archive fixture
             self.error = exc
+        finally:
+            self.done.set()
 
-    def _nianbao(self, *args: str, timeout: int = 400) -> str:
-        """`python -m nianbao ARGS` (in its own process group, so that stop() can end all of it); its stdout."""
-        self.crawl = subprocess.Popen([sys.executable, "-m", "nianbao", *args], cwd=ROOT, env=self.env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                      start_new_session=True)
-        out, err = self.crawl.communicate(timeout=timeout)
-        assert self.crawl.returncode == 0, (args, self.crawl.returncode, out[-2000:] + err[-4000:])
-        return out
+    def check_unchanged(self) -> None:
+        if self.archive is not None:
+            now = fingerprint(self.archive.data, self.archive.data_edition1)
+            changed = sorted(set(self.fingerprint.items()) ^ set(now.items()))
+            assert not changed, f"a test changed the shared demo archive (copy it first): {changed[:5]}"
 
     def _build(self) -> DemoArchive:
         import yaml
@@ -168,7 +172,7 @@ class DemoBuild(threading.Thread):
 
         data, data1 = self.tmp / "data", self.tmp / "data-edition1"
         self.hook = DigestHook()
-        self.portal = portal = PortalProcess(DEMO_SLOW_SECONDS, self.env, self.tmp / "portal.log")
+        self.portal = portal = PortalProcess(DEMO_SLOW_SECONDS, background.SESSION_ENV, self.tmp / "portal.log")
         sites = self.tmp / "sites.yaml"
         entries = [{k: e[k] for k in SITE_FIELDS if e.get(k) is not None} for e in portal.site_entries()]
         sites.write_text(yaml.safe_dump({"sites": entries}, allow_unicode=True), encoding="utf-8")
@@ -180,9 +184,10 @@ class DemoBuild(threading.Thread):
             warm_up(archive.manifests[edition])
             logged, posted = len(portal.log_entries()), len(self.hook.posts)
             archive.started[edition] = now_iso()
-            archive.outputs[edition] = self._nianbao(
-                "crawl", "--sites", str(sites), "--data", str(data), "--delay", str(DEMO_DELAY),
-                "--notify", self.hook.url)
+            res = background.nianbao("crawl", "--sites", str(sites), "--data", str(data), "--delay", str(DEMO_DELAY),
+                                     "--notify", self.hook.url)
+            assert res.returncode == 0, (edition, res.returncode, res.stdout[-2000:] + res.stderr[-4000:])
+            archive.outputs[edition] = res.stdout
             log = portal.log_entries()
             assert portal.stamped() == len(log), "requests logged without a kernel arrival stamp"
             archive.logs[edition] = log[logged:]
@@ -199,11 +204,6 @@ class DemoBuild(threading.Thread):
         return archive
 
     def stop(self) -> None:
-        """End what is left: a crawl still running (a session stopped early), the portal, the webhook."""
-        if self.crawl is not None and self.crawl.poll() is None:
-            os.killpg(self.crawl.pid, signal.SIGKILL)
-            self.crawl.wait()
-        self.join(timeout=60)
         if self.portal is not None:
             self.portal.stop()
         if self.hook is not None:
@@ -215,37 +215,86 @@ def _reads_demo_archive(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The modules that read the shared runs go last (in their order), so that the runs, started when the session
-    starts, are made while the other tests run."""
-    readers = {item.path for item in items if _reads_demo_archive(item)}
-    items[:] = [i for i in items if i.path not in readers] + [i for i in items if i.path in readers]
+    """The modules that read the shared runs or have background jobs go last (in their order), so that the work
+    started in the background when the session starts is done while the other tests run."""
+    later = {item.path for item in items if _reads_demo_archive(item)} | {j.path for j in background.JOBS}
+    items[:] = [i for i in items if i.path not in later] + [i for i in items if i.path in later]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _demo_archive_build(request: pytest.FixtureRequest,
-                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoBuild | None]:
-    """Starts the shared runs with the session, when a test of the session reads them."""
-    if not any(_reads_demo_archive(item) for item in request.session.items):
-        yield None
-        return
-    build = DemoBuild(tmp_path_factory.mktemp("demo-archive"))
-    build.start()
-    try:
-        yield build
-    finally:
-        build.stop()
+class _Background:
+    """One thread, started when collection is done: the shared runs (when a test reads them), then the jobs
+    (tests/background.py) of the modules in the session, in order."""
+
+    def __init__(self, session: pytest.Session) -> None:
+        factory: pytest.TempPathFactory = session.config._tmp_path_factory  # what the tmp_path_factory fixture is
+        self.jobs = [j for j in background.JOBS if j.path in {item.path for item in session.items}]
+        wanted = any(_reads_demo_archive(item) for item in session.items) or any(
+            j.needs_demo_archive for j in self.jobs)
+        self.build = DemoBuild(factory.mktemp("demo-archive")) if wanted else None
+        self.folders = [factory.mktemp(re.sub(r"\W+", "-", j.name)) for j in self.jobs]
+        self.stopping = threading.Event()
+        for j in self.jobs:
+            j.scheduled = True
+        self.thread = threading.Thread(target=self._work, name="tests-background", daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        if self.build is not None:
+            self.build.run()
+        for j, folder in zip(self.jobs, self.folders, strict=True):
+            if self.stopping.is_set():
+                j.error = RuntimeError("the session ended before this job ran")
+            elif j.needs_demo_archive and self.build is not None and self.build.archive is None:
+                j.error = RuntimeError(f"the shared demo runs failed: {self.build.error!r}")
+            else:
+                j.run(folder, self.build.archive if self.build is not None else None)
+                continue
+            j.done.set()
+
+    def needed_by(self, item: pytest.Item) -> list[threading.Event]:
+        events = [j.done for j in self.jobs if j.path == item.path]
+        if self.build is not None and (_reads_demo_archive(item) or events):
+            events.insert(0, self.build.done)
+        return events
+
+    def stop(self) -> None:
+        self.stopping.set()
+        background.stop_running()  # a session stopped early: no command of a job outlives it
+        self.thread.join(timeout=60)
+        if self.build is not None:
+            self.build.stop()
+
+
+_background: _Background | None = None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    global _background
+    if not session.config.option.collectonly and session.items:
+        _background = _Background(session)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """A test waits for the background work it reads before its own time (and pytest-timeout's clock) starts.
+    Every command of that work has a timeout of its own."""
+    for event in _background.needed_by(item) if _background is not None else []:
+        event.wait()
+    yield
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _background is not None:
+        _background.stop()
 
 
 @pytest.fixture(scope="session")
-def demo_archive(_demo_archive_build: DemoBuild | None) -> Iterator[DemoArchive]:
-    build = _demo_archive_build
+def demo_archive() -> Iterator[DemoArchive]:
+    build = _background.build if _background is not None else None
     assert build is not None, "demo_archive requested by a test pytest did not see at collection"
-    build.join()
+    build.done.wait()
     if build.error is not None:
         raise build.error
-    archive = build.archive
-    assert archive is not None
-    before = fingerprint(archive.data, archive.data_edition1)
-    yield archive
-    changed = sorted(set(before.items()) ^ set(fingerprint(archive.data, archive.data_edition1).items()))
-    assert not changed, f"a test changed the shared demo archive (copy it first): {changed[:5]}"
+    assert build.archive is not None
+    yield build.archive
+    build.check_unchanged()

@@ -5,11 +5,14 @@ page unchanged, one digest per run to a real local webhook (Apprise json://), no
 """
 
 import json
+import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import background
 import pytest
 
 from pipelines.database import now_iso
@@ -36,11 +39,22 @@ def nianbao(*args, check=True):
     return res
 
 
-@pytest.fixture(scope="module")
-def runs(demo_archive, tmp_path_factory):
+def snapshot(db_path):
+    db = sqlite3.connect(db_path)
+    try:
+        rows = db.execute("SELECT page_url, kind, cell_diffs FROM changes ORDER BY page_url, id").fetchall()
+        versions = db.execute("SELECT count(*) FROM report_versions").fetchone()[0]
+    finally:
+        db.close()
+    return sorted(rows), versions
+
+
+@background.job("test_changes: edition 1 again, twice", needs_demo_archive=True)
+def edition_1_again(tmp, demo_archive):
     """Runs 1 and 2 (editions 1 and 2) are the session's shared runs; on a copy of their data folder, the shared
-    portal switched back to edition 1 is crawled twice more (runs 3 and 4), same sites, a webhook of its own."""
-    data = demo_archive.copy(tmp_path_factory.mktemp("changes") / "data")
+    portal switched back to edition 1 is crawled twice more (runs 3 and 4), same sites, a webhook of its own. Then
+    a copy of that folder is re-evaluated. Started with the session (tests/background.py)."""
+    data = demo_archive.copy(tmp / "data")
     Hook.received = []
     hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
@@ -48,15 +62,28 @@ def runs(demo_archive, tmp_path_factory):
     out = {"data": data, "starts": [demo_archive.started[1], demo_archive.started[2]],
            "received": [demo_archive.digests[1], demo_archive.digests[2]],
            "manifest1": demo_archive.manifests[1], "manifest2": demo_archive.manifests[2]}
-    with demo_archive.at_edition(1):
-        for _again in (1, 1):
-            out["starts"].append(now_iso())
-            before = len(Hook.received)
-            nianbao("crawl", "--sites", str(demo_archive.sites), "--data", str(data), "--delay", "0",
-                    "--notify", notify)
-            out["received"].append(Hook.received[before:])
-    hook.shutdown()
+    try:
+        with demo_archive.at_edition(1):
+            for _again in (1, 1):
+                out["starts"].append(now_iso())
+                before = len(Hook.received)
+                res = background.nianbao("crawl", "--sites", str(demo_archive.sites), "--data", str(data),
+                                         "--delay", "0", "--notify", notify)
+                assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+                out["received"].append(Hook.received[before:])
+    finally:
+        hook.shutdown()
+    copy = tmp / "reevaluated"
+    shutil.copytree(data, copy)
+    before = snapshot(copy / "nianbao.db")
+    out["reevaluate"] = background.nianbao("reevaluate", "--data", str(copy))
+    out["reevaluate_snapshots"] = before, snapshot(copy / "nianbao.db")
     return out
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return edition_1_again.result()
 
 
 def changes_between(runs, i):
@@ -148,22 +175,13 @@ def test_diff_command_between_versions(runs):
     assert "2782 -> 55" in res.stdout
 
 
-def test_reevaluate_rebuilds_the_same_changes_from_the_warc_files(runs, tmp_path):
-    import shutil
-    import sqlite3
-
-    def snapshot(db_path):
-        db = sqlite3.connect(db_path)
-        rows = db.execute("SELECT page_url, kind, cell_diffs FROM changes ORDER BY page_url, id").fetchall()
-        versions = db.execute("SELECT count(*) FROM report_versions").fetchone()[0]
-        return sorted(rows), versions
-
-    copy = tmp_path / "data"
-    shutil.copytree(runs["data"], copy)
-    before = snapshot(copy / "nianbao.db")
-    res = nianbao("reevaluate", "--data", str(copy))
+def test_reevaluate_rebuilds_the_same_changes_from_the_warc_files(runs):
+    """A copy of the four runs' folder re-evaluated (in the background job above)."""
+    res = runs["reevaluate"]
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     assert "re-evaluated from the WARC files:" in res.stdout and "changed" in res.stdout
-    assert snapshot(copy / "nianbao.db") == before
+    before, after = runs["reevaluate_snapshots"]
+    assert after == before
 
 
 def test_one_digit_in_one_cell_is_exactly_one_cell_change():

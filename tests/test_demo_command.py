@@ -5,20 +5,30 @@ import sqlite3
 import subprocess
 import sys
 
+import background
+
 
 def run(*args):
     return subprocess.run([sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=400)
 
 
-def test_demo_twice_then_check(tmp_path):
-    data = tmp_path / "data"
-    first = run("demo", "--data", str(data))
+@background.job("nianbao demo twice")
+def demo_twice(tmp):
+    """The two demo runs and the check, started with the session (tests/background.py)."""
+    data = tmp / "data"
+    first = background.nianbao("demo", "--data", str(data))
+    second = background.nianbao("demo", "--edition", "2", "--data", str(data)) if first.returncode == 0 else None
+    check = background.nianbao("check", "--data", str(data)) if second and second.returncode == 0 else None
+    return data, first, second, check
+
+
+def test_demo_twice_then_check():
+    data, first, second, check = demo_twice.result()
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     m = re.search(r"(\d+)/(\d+) reports and (\d+)/(\d+) attachments found, 0 non-report", first.stdout)
     assert m and m.group(1) == m.group(2) and m.group(3) == m.group(4), first.stdout[-2000:]
     assert "nianbao demo --edition 2" in first.stdout
 
-    second = run("demo", "--edition", "2", "--data", str(data))
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "0 non-report(s) counted as reports" in second.stdout
 
@@ -29,7 +39,6 @@ def test_demo_twice_then_check(tmp_path):
     # Both editions' reports are kept: the one removed in edition 2 stays in the archive.
     assert len(titles) == int(m.group(2)) + 1
 
-    check = run("check", "--data", str(data))
     assert check.returncode == 0 and "ok" in check.stdout
     assert not list((data / "warc").glob("*.open"))
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import background
 import pytest
 
 
@@ -60,17 +61,27 @@ def test_the_archive_has_pipeline_state_to_keep(archive):
     assert {row[2] for row in state["changes"]} == {"new", "changed", "removed"}
 
 
-def test_reindex_then_reevaluate_keep_outcomes_and_ids(copy):
-    before = snapshot(copy)
-    nianbao("reindex", "--data", str(copy))
-    assert snapshot(copy) == before
-    nianbao("reindex", "--data", str(copy))  # idempotent
-    assert snapshot(copy) == before
-    res = nianbao("reevaluate", "--data", str(copy))
-    assert "re-evaluated from the WARC files:" in res.stdout
-    assert snapshot(copy) == before
-    nianbao("reevaluate", "--data", str(copy))
-    assert snapshot(copy) == before
+@background.job("test_reindex_state: reindex twice, reevaluate twice", needs_demo_archive=True)
+def reindexed(tmp, demo_archive):
+    """On a copy of the shared runs: the archive's state before, then after each of reindex, reindex (idempotent),
+    reevaluate, reevaluate, with each command's result. Started with the session (tests/background.py)."""
+    copy = demo_archive.copy(tmp / "data")
+    steps = [(None, None, snapshot(copy))]
+    for command in ("reindex", "reindex", "reevaluate", "reevaluate"):
+        res = background.nianbao(command, "--data", str(copy), timeout=300)
+        steps.append((command, res, snapshot(copy)))
+        if res.returncode != 0:
+            break
+    return steps
+
+
+def test_reindex_then_reevaluate_keep_outcomes_and_ids():
+    (_, _, before), *steps = reindexed.result()
+    for command, res, state in steps:
+        assert res.returncode == 0, (command, res.stdout[-2000:] + res.stderr[-3000:])
+        assert state == before, command
+    assert [command for command, _, _ in steps] == ["reindex", "reindex", "reevaluate", "reevaluate"]
+    assert "re-evaluated from the WARC files:" in steps[2][1].stdout
 
 
 def test_reindex_reports_rows_whose_record_is_gone_and_keeps_them(copy):
