@@ -92,8 +92,10 @@ def _detach(db: sqlite_utils.Database, url: str) -> dict[str, Any]:
         db.execute(f"DELETE FROM cells WHERE version_id IN ({marks})", ids)
         db.execute(f"DELETE FROM checks WHERE version_id IN ({marks})", ids)
         db.execute(f"UPDATE reports SET current_version_id = NULL WHERE current_version_id IN ({marks})", ids)
+        # This page's captures only: another page's capture may cite one of these versions (a `duplicate`,
+        # its 304s); it keeps its outcome until that page is re-evaluated in its turn.
         db.execute(f"UPDATE captures SET outcome = NULL, normalised_digest = NULL, version_id = NULL "
-                   f"WHERE version_id IN ({marks})", ids)
+                   f"WHERE version_id IN ({marks}) AND url = ?", [*ids, url])
         db.execute(f"UPDATE report_versions SET page_url = ? WHERE id IN ({marks})", [marker, *ids])
     db.execute("UPDATE changes SET page_url = ? WHERE page_url = ?", [marker, url])
     db.execute("UPDATE pages SET current_version_id = NULL, last_outcome = NULL WHERE url = ?", [url])
@@ -219,7 +221,8 @@ def reevaluate_page(db: sqlite_utils.Database, warc_dir: Path, url: str) -> list
             body, content_type = found
             content = content_of(extract(body, url, content_type), body)
             outcome = record_fetch(db, capture["crawl_id"], url, content, seen=capture["timestamp"],
-                                   capture_id=capture["id"], listed=before != "removed")
+                                   capture_id=capture["id"], listed=before != "removed",
+                                   twins=before == "duplicate")
         else:
             continue
         outcomes.append(outcome)

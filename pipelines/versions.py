@@ -215,6 +215,7 @@ def _twin_version(db, page: dict, content_hash: str) -> dict | None:
         "SELECT v.id, p.report_id FROM report_versions v JOIN pages p ON p.url = v.page_url "
         "JOIN reports r ON r.id = p.report_id JOIN reports mine ON mine.id = ? "
         "WHERE v.content_hash = ? AND v.page_url != ? AND r.site = mine.site AND r.year = mine.year "
+        "AND v.page_url NOT LIKE 'reevaluating:%' "  # pipelines/reevaluate.py DETACHED: set aside, not a page
         "ORDER BY (p.report_id = mine.id) DESC, v.id LIMIT 1",
         [page["report_id"], content_hash, page["url"]]).fetchone()
     return {"id": row[0], "report_id": row[1]} if row else None
@@ -348,14 +349,17 @@ def _set_state(db, url: str, outcome: str, version_id: int | None, capture_id: s
 
 def record_fetch(db, run_id: str, url: str, content: Content, *, not_modified: bool = False,
                  listed: bool = True, seen: str | None = None, capture_id: str | None = None,
-                 live: bool | None = None) -> str:
+                 live: bool | None = None, twins: bool | None = None) -> str:
     """Record one fetched report document; returns its outcome. `capture_id` is the capture it was read from
     (the crawl carries it on the item; without it, the run's latest capture of the URL); `seen` defaults to
     now. `live` (default: when no capture is given; the crawl passes True) means a fetch of this run: a capture
     that already has its outcome is then a resumed run's replay of it, and that outcome stands. Re-evaluation
-    passes archived captures with live=False."""
+    passes archived captures with live=False. `twins` (default: `live`): a first content equal to another page's
+    of the same site and year makes this page a `duplicate` of it; a re-evaluation asks for it only where the
+    crawl found it, so that its page-by-page order cannot change what the crawl decided."""
     seen = seen or now_iso()
     live = capture_id is None if live is None else live
+    twins = live if twins is None else twins
     with db.conn:
         page = _page(db, url)
         if page is None or page["report_id"] is None:
@@ -372,7 +376,7 @@ def record_fetch(db, run_id: str, url: str, content: Content, *, not_modified: b
                                      was_removed=was_removed, listed=listed)
         capture_id = capture_id or _capture_id(db, url, run_id)
         previous_id = current["id"] if current else None
-        if outcome == "new" and content.ok:
+        if outcome == "new" and content.ok and twins:
             twin = _twin_version(db, page, content.content_hash)
             if twin is not None:  # the same report at another URL (a re-post, a twin): one report, no new version
                 outcome, version_id = "duplicate", twin["id"]
