@@ -20,6 +20,11 @@ HOLD = ("import sys, time\nfrom archive.lock import writer_lock\n"
         "    print('held', flush=True)\n    time.sleep(float(sys.argv[2]))\n")
 
 
+RELEASE_ON_INPUT = ("import sys\nfrom archive.lock import writer_lock\n"
+                    "with writer_lock(sys.argv[1], command='test holder'):\n"
+                    "    print('held', flush=True)\n    sys.stdin.read()\n")
+
+
 def nianbao(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=timeout)
 
@@ -84,13 +89,19 @@ def test_a_killed_holders_lock_is_taken_over(data):
 
 
 def test_wait_waits_for_the_holder(data):
-    holder = hold(data, seconds=2)
-    started = time.monotonic()
-    done = nianbao("reindex", "--wait", "--data", str(data))
-    assert done.returncode == 0, done.stderr
-    assert "waiting for" in done.stderr and f"pid {holder.pid}" in done.stderr
-    assert holder.wait(5) == 0
-    assert time.monotonic() - started >= 1
+    """The holder keeps the lock until the waiter has said it waits (no timing the load could shorten)."""
+    holder = subprocess.Popen([sys.executable, "-c", RELEASE_ON_INPUT, str(data)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    waiter = subprocess.Popen([sys.executable, "-m", "nianbao", "reindex", "--wait", "--data", str(data)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = waiter.stderr.readline()
+    assert "waiting for" in first and f"pid {holder.pid}" in first, first
+    assert waiter.poll() is None  # still waiting: the lock is held
+    holder.stdin.close()  # release
+    assert holder.wait(60) == 0
+    out, err = waiter.communicate(timeout=120)
+    assert waiter.returncode == 0, err
 
 
 def test_the_lock_is_reentrant_in_one_process_and_exclusive_across_processes(tmp_path):
