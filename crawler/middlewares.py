@@ -95,6 +95,9 @@ class RetryAfterMiddleware:
             logger.info("%s answered %s: waiting %.1f s between requests to %s", request.url, response.status,
                         new_delay, slot_key)
             slot.delay = new_delay
+        # Retry-After counts from this answer, not from when the request left its queue (Scrapy's lastseen):
+        # a request held in a busy event loop before it reached the network must not shorten the wait.
+        slot.lastseen = time.monotonic()  # the clock Scrapy's downloader keeps it in
         self.crawler.stats.inc_value("nianbao/backoff")
         return response
 
