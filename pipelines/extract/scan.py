@@ -712,8 +712,10 @@ def review(ex, read: Read) -> None:
     values = {c.ref: c.value for c in cells}
     version = "2021" if any(c.row in ("r6_overdue_correction", "r6_overdue_fee") for c in cells) else "2019"
     equations = _equations(values, version)
-    failing = [eq for eq in equations if not _holds(values, eq)]
-    if failing:
+    for table in ("table3", "table4"):       # tables 三 and 四 share no cell: each is looked at on its own
+        failing = [eq for eq in equations if eq[1][0].startswith(table + ".") and not _holds(values, eq)]
+        if not failing:
+            continue
         suspects = set.intersection(*[set(a + b) for _, a, b in failing]) & ocr_refs
         explained: dict[str, int] = {}
         for ref in sorted(suspects):
@@ -726,14 +728,13 @@ def review(ex, read: Read) -> None:
                     break
         rules = ", ".join(sorted({eq[0] for eq in failing}))
         if explained:
-            for ref, v in explained.items():
-                unsure.setdefault(ref, f"OCR: {ref} read {values[ref]}: the table's own sums ({rules}) all hold "
-                                       f"if it is {v}, one digit away")
+            notes = {ref: f"the table's own sums ({rules}) all hold if it is {v}, one digit away"
+                     for ref, v in explained.items()}
         else:
-            refs = sorted({r for _, a, b in failing for r in a + b} & ocr_refs)
-            for ref in refs:
-                unsure.setdefault(ref, f"OCR: {ref} read {values[ref]}: in a sum that does not hold ({rules}), "
-                                       "not confirmed")
+            notes = {ref: f"in a sum that does not hold ({rules}), not confirmed"
+                     for ref in sorted({r for _, a, b in failing for r in a + b} & ocr_refs)}
+        for ref, note in notes.items():
+            unsure[ref] = f"{unsure[ref]}; {note}" if ref in unsure else f"OCR: {ref} read {values[ref]}: {note}"
     order = {c.ref: i for i, c in enumerate(cells)}
     ex.warnings += [unsure[ref] for ref in sorted(unsure, key=lambda r: order.get(r, len(order)))]
     fmt = next((c for c in ex.checks if c.rule == "FMT-R7"), None)
