@@ -41,6 +41,7 @@ LINE_INK = 170               # grey level under which a pixel may belong to a ru
 TEXT_INK = 150               # grey level under which a pixel is ink of a glyph
 MAX_PIXELS = 40_000_000
 SECOND_SCALE = 1.1
+WORK_DPI = 200               # grids, labels and prose are read on a copy of the page of at most this resolution
 SECOND_PAD = 12      # one page image (a 600 dpi A4 page is 35 Mpx): larger is refused
 
 
@@ -384,6 +385,17 @@ def digit_like(gray: np.ndarray, box: tuple[int, int, int, int], dpi: int, thres
     return all(b - a + 1 <= 2.2 * height for a, b in _glyph_runs(gray, box))
 
 
+def _in_full(full: np.ndarray, box: tuple[int, int, int, int], factor: float) -> tuple[int, int, int, int] | None:
+    """A box of the working copy on the page as scanned (`factor` = its dpi / the copy's), tight on the ink."""
+    if factor == 1:
+        return box
+    h, w = full.shape
+    x0, y0 = max(0, int(box[0] * factor) - 1), max(0, int(box[1] * factor) - 1)
+    x1, y1 = min(w, int(box[2] * factor + 0.999) + 1), min(h, int(box[3] * factor + 0.999) + 1)
+    ink = _ink_box(full[y0:y1, x0:x1], 1)
+    return None if ink is None else (x0 + ink[0], y0 + ink[1], x0 + ink[2], y0 + ink[3])
+
+
 def digit_advance(reads: list[tuple[str, tuple[int, int, int, int]]]) -> float:
     """The width of one digit on this page, as a fraction of the digits' height: the median over the cells read
     as one digit (not 1, the narrow one); 0.62 (the demo's fonts, typical of Song and Hei digits) without any."""
@@ -458,24 +470,32 @@ def read_page(image: Image.Image, dpi: int, source: str, prose: bool = True) -> 
     if image.width * image.height > MAX_PIXELS:
         raise LimitExceeded(f"{source}: an image of {image.width}x{image.height} pixels, over the "
                             f"{MAX_PIXELS // 1_000_000} Mpx limit: not read")
-    gray, angle = straighten(np.asarray(image.convert("L")), dpi)
+    full, angle = straighten(np.asarray(image.convert("L")), dpi)
     out = PageRead()
     if angle:
         out.notes.append(f"{source}: tilted, turned by {angle:+.1f} degree(s) before reading")
-    grids = find_grids(gray, dpi)
-    slots = _slots(gray, grids, dpi)
-    scale = min(3.0, max(1.0, 300 / dpi))          # the digits: read at 300 dpi and more
-    text_scale = min(2.0, max(1.0, 150 / dpi))     # the labels: 150 dpi is enough for chi_sim
+    # Grids, labels and prose on a copy of at most WORK_DPI (chi_sim needs no more, and costs with the pixels);
+    # the digits from the page as scanned.
+    gray, work_dpi = full, dpi
+    if dpi > WORK_DPI:
+        f = WORK_DPI / dpi
+        gray = np.asarray(Image.fromarray(full).resize((round(full.shape[1] * f), round(full.shape[0] * f)),
+                                                       Image.Resampling.LANCZOS))
+        work_dpi = WORK_DPI
+    grids = find_grids(gray, work_dpi)
+    slots = _slots(gray, grids, work_dpi)
+    scale = min(3.0, max(1.0, 300 / dpi))               # the digits: read at 300 dpi and more
+    text_scale = min(2.0, max(1.0, 150 / work_dpi))     # the labels: 150 dpi is enough for chi_sim
     masked = gray.copy()
     for grid in grids:
         x0, y0, x1, y1 = grid.bbox
         masked[max(0, y0 - 2):y1 + 3, max(0, x0 - 2):x1 + 3] = 255
     # run 1, chi_sim: the page's prose (image 0, when there is any ink left) and the cells that are not numbers
     text_slots = [s for s in slots if s.box is not None and not s.digit_like]
-    images = [(_image(gray, s.box, text_scale), round(dpi * text_scale)) for s in text_slots]  # type: ignore[arg-type]
+    images = [(_image(gray, s.box, text_scale), round(work_dpi * text_scale)) for s in text_slots]  # type: ignore[arg-type]
     has_prose = prose and bool((masked < TEXT_INK).any())
     if has_prose:
-        images.insert(0, (Image.fromarray(masked), dpi))
+        images.insert(0, (Image.fromarray(masked), work_dpi))
     words = _by_image(ocr.run(images, "chi_sim", psm=6))
     if has_prose:
         lines: dict[int, list[ocr.Word]] = {}
@@ -502,15 +522,17 @@ def read_page(image: Image.Image, dpi: int, source: str, prose: bool = True) -> 
     # run 2, eng digits: every number twice, at two scales
     crops: list[tuple[_Slot, str | None, tuple[int, int, int, int]]] = []
     for s, unit in numbers:
-        box = s.box if unit is None else _strip_unit(gray, s.box, unit)  # type: ignore[arg-type]
+        box = _in_full(full, s.box, dpi / work_dpi)  # type: ignore[arg-type]
+        if box is not None and unit is not None:
+            box = _strip_unit(full, box, unit)
         if box is None:
             first = readings[(s.table, s.origin)]
             first.unsure = f"read {first.text!r}, but its unit could not be told apart from the digits"
             continue
         crops.append((s, unit, box))
     second = scale * SECOND_SCALE
-    images = [(_image(gray, box, scale), round(dpi * scale)) for _, _, box in crops]
-    images += [(_image(gray, box, second, pad=SECOND_PAD), round(dpi * second)) for _, _, box in crops]
+    images = [(_image(full, box, scale), round(dpi * scale)) for _, _, box in crops]
+    images += [(_image(full, box, second, pad=SECOND_PAD), round(dpi * second)) for _, _, box in crops]
     words = _by_image(ocr.run(images, "eng", psm=7, whitelist="0123456789+-."))
     n = len(crops)
     read = [("".join(w.text for w in words.get(i, [])), "".join(w.text for w in words.get(n + i, [])))
