@@ -26,6 +26,7 @@ import re
 import shutil
 import sqlite3
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -233,6 +234,8 @@ class _Background:
         self.build = DemoBuild(factory.mktemp("demo-archive")) if wanted else None
         self.folders = [factory.mktemp(re.sub(r"\W+", "-", j.name)) for j in self.jobs]
         self.stopping = threading.Event()
+        self.started, self.lock = time.monotonic(), threading.Lock()
+        self.timeline = factory.getbasetemp() / "background.txt"
         for j in self.jobs:
             j.scheduled = True
         self.thread = threading.Thread(target=self._work, name="tests-background", daemon=True)
@@ -240,16 +243,28 @@ class _Background:
 
     def _work(self) -> None:
         if self.build is not None:
-            self.build.run()
+            self._timed("shared demo runs", self.build.run)
         for j, folder in zip(self.jobs, self.folders, strict=True):
             if self.stopping.is_set():
                 j.error = RuntimeError("the session ended before this job ran")
             elif j.needs_demo_archive and self.build is not None and self.build.archive is None:
                 j.error = RuntimeError(f"the shared demo runs failed: {self.build.error!r}")
             else:
-                j.run(folder, self.build.archive if self.build is not None else None)
+                self._timed(j.name, lambda j=j, folder=folder: j.run(
+                    folder, self.build.archive if self.build is not None else None))
                 continue
             j.done.set()
+
+    def _timed(self, name: str, work) -> None:
+        """Run `work`, noting its wall time in <basetemp>/background.txt (with the tests' waits), for whoever
+        wonders where a session's time went."""
+        started = time.monotonic()
+        work()
+        self.note(f"{time.monotonic() - self.started:7.1f} s  {name}: {time.monotonic() - started:.1f} s")
+
+    def note(self, line: str) -> None:
+        with self.lock, open(self.timeline, "a") as out:
+            out.write(line + "\n")
 
     def needed_by(self, item: pytest.Item) -> list[threading.Event]:
         events = [j.done for j in self.jobs if j.path == item.path]
@@ -258,6 +273,7 @@ class _Background:
         return events
 
     def stop(self) -> None:
+        self.note(f"{time.monotonic() - self.started:7.1f} s  last test done")
         self.stopping.set()
         background.stop_running()  # a session stopped early: no command of a job outlives it
         self.thread.join(timeout=60)
@@ -278,8 +294,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     """A test waits for the background work it reads before its own time (and pytest-timeout's clock) starts.
     Every command of that work has a timeout of its own."""
-    for event in _background.needed_by(item) if _background is not None else []:
-        event.wait()
+    events = _background.needed_by(item) if _background is not None else []
+    if not all(event.is_set() for event in events):
+        waited = time.monotonic()
+        for event in events:
+            event.wait()
+        _background.note(f"{time.monotonic() - _background.started:7.1f} s  {item.nodeid} waited "
+                         f"{time.monotonic() - waited:.1f} s")
     yield
 
 

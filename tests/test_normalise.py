@@ -363,7 +363,9 @@ def test_fragment_text_drops_scripts_styles_comments_keeps_tails() -> None:
 @pytest.fixture(scope="module")
 def worker():
     """What change detection compares for a page, the extraction run exactly as the crawl runs it: in an
-    extraction worker process, under the document limits (pipelines.extraction.extract_in_worker)."""
+    extraction worker process, under the document limits (pipelines.extraction.extract_in_worker). Each page once
+    (most pairs share the unchanged page)."""
+    @functools.cache
     def run(page: str | bytes) -> Content:
         body, url, content_type = _request(page)
         return content_of(asyncio.run(extract_in_worker(body, url, content_type)), body)
