@@ -88,7 +88,10 @@ class RetryAfterMiddleware:
             return response
         wait = retry_after_seconds(response.headers.get("Retry-After"))
         if wait is not None:
-            new_delay = min(wait, self.max_wait)
+            # The slot's jitter draws each pause from delay x (1 ± jitter): centre it so that its shortest draw is
+            # the wait the server asked for.
+            jitter = min(max(getattr(slot, "jitter", 0.0) or 0.0, 0.0), 0.9)
+            new_delay = min(wait, self.max_wait) / (1 - jitter)
         else:
             new_delay = min(max(slot.delay * 2, 1.0), self.max_delay)
         if new_delay > slot.delay:
