@@ -67,3 +67,18 @@ def template_keys() -> dict[str, dict[str, Axis]]:
         for col in t4.get("columns_per_group", []):
             put("table4", "column", col["key"], col["label"])
     return out
+
+
+STATS_PRE2019_PATH = PATH.parent / "stats_pre2019.json"
+
+
+@lru_cache(maxsize=1)
+def stats_pre2019() -> dict[str, Any]:
+    """stats_pre2019.json: the indicator list of the pre-2019 统计表 (docs/templates.md, Pre-2019 统计表)."""
+    try:
+        data = json.loads(STATS_PRE2019_PATH.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TemplatesError(f"cannot read the pre-2019 indicator list {STATS_PRE2019_PATH}: {exc}") from exc
+    if not isinstance(data, dict) or not data.get("rows") or not data.get("columns"):
+        raise TemplatesError(f"{STATS_PRE2019_PATH} holds no rows or columns")
+    return data

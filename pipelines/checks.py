@@ -18,6 +18,7 @@ from pipelines.extract.model import Cell, Check
 from pipelines.extract.normalise import collapse
 
 PASS, FAIL, UNCERTAIN, NOT_ASSESSABLE = "pass", "fail", "uncertain", "not_assessable"
+STANDARD_TABLES = ("table2", "table3", "table4")   # the rules read these; stats_pre2019 cells are data only
 C6 = ("natural_person", "commercial_enterprise", "research_institution", "public_welfare_org",
       "legal_service_org", "other_org")
 T3_COLS = C6 + ("total",)
@@ -267,25 +268,35 @@ def expected_cells(version: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def missing_cells(cells: Iterable[Cell], version: str) -> list[str]:
+    """Refs of the cells of template `version` (2019/2021) not among `cells`; a table-二 row given as its
+    sub-rows (行政检查, 行政确认 under 其他对外管理服务事项) counts as present."""
+    v = _index(cells)
+    present_rows = {(t, r) for (t, r, _) in v}
+    missing = []
+    for t, r, c in expected_cells(version):
+        if (t, r, c) in v:
+            continue
+        if t == "table2" and any(pt == t and pr.startswith(r + "/") for pt, pr in present_rows):
+            continue
+        missing.append(_ref(t, r, c))
+    return missing
+
+
 def fmt_r7(v: Values, year: int | None, found: str | None) -> Check:
-    if not v:
-        return Check("FMT-R7", NOT_ASSESSABLE, "no standard tables")
     want = expected_version(year)
+    if found == "pre2019" and want in ("2019", "2021"):
+        return Check("FMT-R7", FAIL, f"data year {year} requires the {want} format, the report follows the "
+                     "pre-2019 form")
+    if not v or found == "pre2019":
+        return Check("FMT-R7", NOT_ASSESSABLE, "no standard tables")
     if want == "pre2019":
         return Check("FMT-R7", NOT_ASSESSABLE, f"data year {year} predates the unified format")
     version = found or want
     problems = []
     if want and found and want != found:
         problems.append(f"data year {year} requires the {want} format, the tables follow {found}")
-    missing = []
-    if version:
-        present_rows = {(t, r) for (t, r, _) in v}
-        for t, r, c in expected_cells(version):
-            if (t, r, c) in v:
-                continue
-            if t == "table2" and any(pt == t and pr.startswith(r + "/") for pt, pr in present_rows):
-                continue          # the row is given as sub-rows (行政检查, 行政确认 under 其他对外管理服务事项)
-            missing.append(_ref(t, r, c))
+    missing = missing_cells(v.values(), version) if version else []
     if missing:
         problems.append(f"{len(missing)} template cell(s) missing: " + ", ".join(missing[:12])
                         + (" …" if len(missing) > 12 else ""))
@@ -395,7 +406,7 @@ def time_r14(year: int | None, published: str | None, agency: str | None) -> Che
 
 def run_all(report: _Report, title_agency: str | None = None) -> list[Check]:
     """All rules on one extraction, hard rules first."""
-    v = _index(report.cells)
+    v = _index(c for c in report.cells if c.table in STANDARD_TABLES)
     return [
         t3_r1(v), t3_r2(v), t3_r3(v), t3_r4(v), t4_r5(v),
         fmt_r7(v, report.year, report.template),

@@ -8,6 +8,7 @@ import mimetypes
 import sys
 from pathlib import Path
 
+from pipelines import checks as rules
 from pipelines.extract import Extraction, extract_document
 from pipelines.extract import template as tpl
 
@@ -35,6 +36,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(summary(ex))
     return 0 if ex.status in ("ok", "partial", "no_tables") else 1
+
+
+MISSING_SHOWN = 20
+
+
+def _missing(ex: Extraction) -> list[str]:
+    """Template cells not placed, for a document whose tables follow a 2019/2021 template."""
+    if ex.template not in tpl.VERSIONS or not any(c.table in rules.STANDARD_TABLES for c in ex.cells):
+        return []
+    return rules.missing_cells(ex.cells, ex.template)
 
 
 def _fmt(v: int | float | None) -> str:
@@ -80,6 +91,20 @@ def summary(ex: Extraction) -> str:
             vals = "".join(f"{_fmt(t4[(g, c)].value) if (g, c) in t4 else '?':>10}" for c in tpl.T4_COLUMNS)
             out.append(f"  {g:<26}{vals}")
         out.append("")
+    stats = [c for c in ex.cells if c.table == "stats_pre2019"]
+    if stats:
+        out.append("政府信息公开情况统计表 (pre-2019)")
+        rows: dict[str, list[str]] = {}
+        for c in stats:
+            unit = f" {c.unit}" if c.unit else ""
+            rows.setdefault(c.row, []).append(f"{c.column}={_fmt(c.value)}{unit}")
+        out += [f"  {r:<34} {'  '.join(v)}" for r, v in rows.items()]
+        out.append("")
+    missing = _missing(ex)
+    if missing:
+        shown = ", ".join(missing[:MISSING_SHOWN]) + (f" … and {len(missing) - MISSING_SHOWN} more"
+                                                      if len(missing) > MISSING_SHOWN else "")
+        out += ["missing", f"  {len(missing)} template cell(s) not placed: {shown}", ""]
     if ex.checks:
         out.append("checks")
         out += [f"  {c.rule:<9} {c.status:<15} {c.detail}" for c in ex.checks]

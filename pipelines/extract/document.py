@@ -20,6 +20,7 @@ from .metadata import Meta, text_meta
 from .model import Extraction
 from .reader import Read
 from .sections import split_sections
+from .stats_pre2019 import map_stats
 from .tables import map_tables
 from .textdump import prose_lines, tables_from_text
 
@@ -188,6 +189,9 @@ def _finish(ex: Extraction, read: Read, meta: Meta) -> None:
     ex.warnings += list(meta.notes) + list(read.notes)
     hint, _ = tpl.detect(read.text, set(), meta.year)
     cells, issues, notes = map_tables(read.tables, hint=hint if hint in tpl.VERSIONS else None)
+    stats = map_stats(read.tables) if not cells else None
+    if stats is not None and stats.found:
+        cells, issues, notes = stats.cells, issues + stats.issues, notes + stats.notes
     ex.cells = sorted(cells, key=_cell_order)
     ex.warnings += issues + notes
     version, _ = tpl.detect(read.text, {(c.table, c.row, c.column) for c in cells}, meta.year)
@@ -213,6 +217,8 @@ def _finish(ex: Extraction, read: Read, meta: Meta) -> None:
             ex.message = "; ".join(([f"{len(issues)} cell problem(s)"] if issues else []) + incomplete)
         else:
             ex.status, ex.message = model.OK, f"{len(cells)} cells"
+    if stats is not None and stats.found and not cells:
+        ex.status, ex.message = model.PARTIAL, "统计表 found but none of its rows placed"
     if read.ocr_pages:
         from .scan import review
 
@@ -220,15 +226,24 @@ def _finish(ex: Extraction, read: Read, meta: Meta) -> None:
 
 
 def _incomplete(ex: Extraction) -> list[str]:
+    """Why the cells found are not the whole template: a table not found, else the template cells missing."""
+    if ex.template == "pre2019":
+        return []
     out = []
     for table in ("table2", "table3", "table4"):
         if not any(c.table == table for c in ex.cells):
             out.append(f"{table} not found")
+    if out or ex.template not in tpl.VERSIONS:
+        return out
+    missing = rules.missing_cells(ex.cells, ex.template)
+    if missing:
+        out.append(f"{len(missing)} template cell(s) missing: " + ", ".join(missing[:6])
+                   + (f" … and {len(missing) - 6} more" if len(missing) > 6 else ""))
     return out
 
 
 def _cell_order(c: model.Cell) -> tuple:
-    t = {"table2": 0, "table3": 1, "table4": 2}[c.table]
+    t = {"table2": 0, "table3": 1, "table4": 2}.get(c.table, 3)
     if c.table == "table3":
         rows = tpl.t3_row_keys("2021")  # a superset of the 2019 rows, in order
         cols = [x.key for x in tpl.t3_columns()]

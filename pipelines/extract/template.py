@@ -89,6 +89,9 @@ _PRE2019_HEADINGS = re.compile(r"(?:^|\s)[一二三四五六七八九]、\s*(?:�
 
 def detect(text: str, cell_keys: set[tuple[str, str, str]], year: int | None) -> tuple[str | None, list[str]]:
     """Template version from the cells found (strongest) and the text's signals; returns (version, reasons)."""
+    old_form = _pre2019(cell_keys, year)
+    if old_form is not None:
+        return "pre2019", [old_form]
     keys = {(t, r.split(".")[0] if t == "table2" else r, c) for t, r, c in cell_keys}
     cols2019 = {"new_made", "new_published", "total_published", "prev_year_items", "delta",
                 "procurement_items", "procurement_amount"}
@@ -122,3 +125,15 @@ def detect(text: str, cell_keys: set[tuple[str, str, str]], year: int | None) ->
     if not cell_keys and ((year is not None and year < 2019) or _PRE2019_HEADINGS.search(text)):
         return "pre2019", reasons + ["no standard tables; pre-2019 year or structure"]
     return None, reasons
+
+
+def _pre2019(cell_keys: set[tuple[str, str, str]], year: int | None) -> str | None:
+    """The reason a document is a pre-2019 report, or None: the old 统计表 and no standard table, or a data
+    year before 2019 and no standard table (its prose may still name 2019 signals such as 政府集中采购)."""
+    if any(t in ("table2", "table3", "table4") for t, _, _ in cell_keys):
+        return None
+    if any(t == "stats_pre2019" for t, _, _ in cell_keys):
+        return "统计表 found, no standard table"
+    if year is not None and year < 2019:
+        return f"year {year}, no standard table"
+    return None
