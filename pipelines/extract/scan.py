@@ -766,7 +766,8 @@ def review(ex, read: Read) -> None:
     ex.ocr = {"engine": ocr.version(), "pages": list(read.ocr_pages), "cells": len(ocr_refs),
               "unsure": sorted(unsure, key=lambda r: order.get(r, len(order)))}
     reasons = ([f"{len(unsure)} OCR cell(s) unsure"] if unsure else []) + (
-        ["template cells missing (FMT-R7)"] if missing and "not found" not in ex.message else [])
+        ["template cells missing (FMT-R7)"] if missing and "not found" not in ex.message
+        and "missing" not in ex.message else [])
     if reasons:
         if ex.status == model.OK:
             ex.status, ex.message = model.PARTIAL, "; ".join(reasons)
