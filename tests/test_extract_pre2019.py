@@ -149,3 +149,16 @@ def test_cells_reach_the_database_with_their_unit(tmp_path):
     assert ("fees", "this_year", 0.15, "1500", "元") in rows
     assert ("app_received", "cumulative", 391, "391", "件") in rows
     assert db.execute("SELECT template, extraction_status FROM report_versions").fetchone() == ("pre2019", "ok")
+
+
+def test_pdf_and_docx_of_a_demo_pre2019_report_give_the_same_cells():
+    from nianbao.portal import render_docx, render_pdf
+
+    r = next(r for r in catalog.reports(1) if r.template == "pre2019" and catalog.content(r) is not None)
+    content = catalog.content(r)
+    want = {f"stats_pre2019.{DEMO_KEYS[lab]}.this_year": int(v) for lab, _, v in content.appendix[1:] if v}
+    for name, renderer in (("report.pdf", render_pdf), ("report.docx", render_docx)):
+        ex = extract_document(renderer.render(content, r.key, "demo"), filename=name)
+        assert (ex.kind, ex.template, ex.status) == (name.rsplit(".", 1)[1], "pre2019", "ok"), ex.message
+        assert ex.values() == want
+        assert ex.cell("stats_pre2019", "org_staff", "this_year").unit == "人"
