@@ -40,7 +40,8 @@ Axis = dict[str, tuple[int, str]]
 def template_keys() -> dict[str, dict[str, Axis]]:
     """templates.json as {table: {"row"|"column": {key: (position, label)}}}, both template versions merged.
 
-    Keys follow the extractor's cells: table2 rows are "<sub-table>.<row>", table4 rows are the groups.
+    Keys follow the extractor's cells: table2 rows are "<sub-table>.<row>", table4 rows are the groups; the
+    pre-2019 统计表's indicators and columns are under "stats_pre2019".
     """
     versions = load()["versions"]
     out: dict[str, dict[str, Axis]] = {}
@@ -66,6 +67,11 @@ def template_keys() -> dict[str, dict[str, Axis]]:
             put("table4", "row", group["key"], group["label"])
         for col in t4.get("columns_per_group", []):
             put("table4", "column", col["key"], col["label"])
+    stats = stats_pre2019()
+    for row in stats["rows"]:
+        put("stats_pre2019", "row", row["key"], row["label"])
+    for col in stats["columns"]:
+        put("stats_pre2019", "column", col["key"], col["label"])
     return out
 
 

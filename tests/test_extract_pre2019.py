@@ -162,3 +162,11 @@ def test_pdf_and_docx_of_a_demo_pre2019_report_give_the_same_cells():
         assert (ex.kind, ex.template, ex.status) == (name.rsplit(".", 1)[1], "pre2019", "ok"), ex.message
         assert ex.values() == want
         assert ex.cell("stats_pre2019", "org_staff", "this_year").unit == "人"
+
+
+def test_diffs_and_alerts_name_the_indicators_in_chinese():
+    from pipelines.diff import cell_label
+
+    assert cell_label("stats_pre2019", "row", "lit_corrected") == "被依法纠错数"
+    assert cell_label("stats_pre2019", "column", "cumulative") == "历年累计"
+    assert cell_label("stats_pre2019", "row", "政务公开考核情况") == "政务公开考核情况"   # an extra row: its own label
