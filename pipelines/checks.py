@@ -395,9 +395,12 @@ def time_r14(year: int | None, published: str | None, agency: str | None) -> Che
     if kind is None or kind == "street":
         return Check("TIME-R14", NOT_ASSESSABLE, f"deadline for {agency or 'an unknown agency'} is set by local rules"
                      if kind == "street" else "agency unknown", severity="warning")
-    deadline = dt.date(year + 1, 3, 31) if kind == "government" else dt.date(year + 1, 1, 31)
+    old_rule = year <= 2018            # reports on 2008-2018: the 2008 条例 gave every agency until 31 March
+    deadline = dt.date(year + 1, 3, 31) if kind == "government" or old_rule else dt.date(year + 1, 1, 31)
     day = dt.date.fromisoformat(published)
     who = "本级政府 report" if kind == "government" else "department report"
+    if old_rule:
+        who += " (2008 条例)"
     if day <= deadline:
         return Check("TIME-R14", PASS, f"published {day}, {who} due by {deadline}", severity="warning")
     return Check("TIME-R14", FAIL, f"published {day}, {(day - deadline).days} days after the {deadline} deadline "

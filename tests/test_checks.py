@@ -87,6 +87,9 @@ def test_timeliness_deadlines_by_agency_type():
     assert checks.time_r14(2024, "2025-03-10", "平潭综合实验区").status == "pass"
     assert checks.time_r14(2024, "2025-03-10", "北京市西城区什刹海街道").status == "not_assessable"
     assert checks.time_r14(2024, None, "北京市西城区财政局").status == "not_assessable"
+    # a report on 2018 fell under the 2008 条例: 31 March for departments too
+    assert checks.time_r14(2018, "2019-03-20", "某某区发展和改革委员会").status == "pass"
+    assert checks.time_r14(2018, "2019-04-01", "某某区发展和改革委员会").status == "fail"
 
 
 def test_narrative_against_tables():
