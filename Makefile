@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/nianbao demo
 
+# The suite as two pytest sessions side by side (tests/parallel.py); `pytest` alone runs it in one session.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python tests/parallel.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

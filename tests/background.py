@@ -1,8 +1,9 @@
 """Work a test module needs that can be done while other tests run: its own crawls and long commands.
 
 A module registers a job at import (`@job("name")` on a function of a fresh folder, and of the shared demo runs
-when `needs_demo_archive`); tests/conftest.py starts, when the session starts, one background thread that makes
-the shared demo runs and then runs, in order, every job whose module has tests in the session. The modules that
+when `needs_demo_archive`); tests/conftest.py starts, when the session starts, a background thread that makes
+the shared demo runs and then runs, in order, every job that reads them whose module has tests in the session, and
+a second thread for the other jobs. The modules that
 have jobs run last, so their jobs are done or nearly done when their tests read `the_job.result()`. Every
 assertion stays in the tests; a job only does the work and returns what the tests look at.
 

@@ -215,16 +215,37 @@ def _reads_demo_archive(item: pytest.Item) -> bool:
     return "demo_archive" in getattr(item, "fixturenames", ())
 
 
+# `--part shared` also takes these modules (they mostly wait: on timeouts, delays, a browser), so that its
+# foreground has work while the background makes the shared runs; `--part own` takes every other module.
+# tests/parallel.py (`make test`) runs the two parts side by side.
+SHARED_PART_EXTRA = ("test_browser_discovery.py", "test_blocked_portal.py", "test_region_cli.py", "test_lock.py",
+                     "test_resume_cli.py", "test_watch_signals.py", "test_serve_limits.py", "test_trs_search_api.py",
+                     "test_extract_ocr.py")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--part", choices=("shared", "own"), default=None,
+                     help="run one half of the suite: 'shared' (the modules that read the shared demo runs or have "
+                          "background jobs, and SHARED_PART_EXTRA of tests/conftest.py) or 'own' (the rest); "
+                          "tests/parallel.py runs both side by side")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The modules that read the shared runs or have background jobs go last (in their order), so that the work
     started in the background when the session starts is done while the other tests run."""
     later = {item.path for item in items if _reads_demo_archive(item)} | {j.path for j in background.JOBS}
+    part = config.getoption("part")
+    if part is not None:
+        shared = later | {i.path for i in items if i.path.name in SHARED_PART_EXTRA}
+        keep = [i for i in items if (i.path in shared) == (part == "shared")]
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
     items[:] = [i for i in items if i.path not in later] + [i for i in items if i.path in later]
 
 
 class _Background:
-    """One thread, started when collection is done: the shared runs (when a test reads them), then the jobs
-    (tests/background.py) of the modules in the session, in order."""
+    """Two threads, started when collection is done: the shared runs (when a test reads them), then the jobs
+    (tests/background.py) of the modules in the session that read them, in order; beside it, the other jobs."""
 
     def __init__(self, session: pytest.Session) -> None:
         factory: pytest.TempPathFactory = session.config._tmp_path_factory  # what the tmp_path_factory fixture is
@@ -238,13 +259,20 @@ class _Background:
         self.timeline = factory.getbasetemp() / "background.txt"
         for j in self.jobs:
             j.scheduled = True
-        self.thread = threading.Thread(target=self._work, name="tests-background", daemon=True)
-        self.thread.start()
+        # Two threads: the shared runs and the jobs that read them, and beside them the jobs that do not.
+        with_archive = [(j, f) for j, f in zip(self.jobs, self.folders, strict=True) if j.needs_demo_archive]
+        alone = [(j, f) for j, f in zip(self.jobs, self.folders, strict=True) if not j.needs_demo_archive]
+        self.threads = [threading.Thread(target=self._work, args=(with_archive, True), name="tests-background",
+                                         daemon=True),
+                        threading.Thread(target=self._work, args=(alone, False), name="tests-background-2",
+                                         daemon=True)]
+        for thread in self.threads:
+            thread.start()
 
-    def _work(self) -> None:
-        if self.build is not None:
+    def _work(self, jobs: list[tuple[background.Job, Path]], builds: bool) -> None:
+        if builds and self.build is not None:
             self._timed("shared demo runs", self.build.run)
-        for j, folder in zip(self.jobs, self.folders, strict=True):
+        for j, folder in jobs:
             if self.stopping.is_set():
                 j.error = RuntimeError("the session ended before this job ran")
             elif j.needs_demo_archive and self.build is not None and self.build.archive is None:
@@ -276,7 +304,8 @@ class _Background:
         self.note(f"{time.monotonic() - self.started:7.1f} s  last test done")
         self.stopping.set()
         background.stop_running()  # a session stopped early: no command of a job outlives it
-        self.thread.join(timeout=60)
+        for thread in self.threads:
+            thread.join(timeout=60)
         if self.build is not None:
             self.build.stop()
 
