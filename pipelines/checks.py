@@ -313,6 +313,8 @@ _STOP = r"[^。；;，,！!？?]"
 NARRATIVE = (
     ("received", re.compile(r"(?:新收|收到|受理)(" + _STOP + r"{0,40}?)(\d+)\s*件")),
     ("handled", re.compile(r"(?:办结|答复)(" + _STOP + r"{0,30}?)(\d+)\s*件")),
+    # 「全年办理政府信息公开申请218件」: 办理 names either what was received or what was handled
+    ("processed", re.compile(r"办理(" + _STOP + r"{0,30}?)(\d+)\s*件")),
     ("carried_out", re.compile(r"结转(?:至|到)?(?:下一?年度?|\d{4}\s*年)(" + _STOP + r"{0,10}?)(\d+)\s*件")),
     ("review", re.compile(r"行政复议(" + _STOP + r"{0,10}?)(\d+)\s*[件起]")),
     ("litigation", re.compile(r"行政诉讼(" + _STOP + r"{0,10}?)(\d+)\s*[件起]")),
@@ -338,6 +340,8 @@ def n_r11(report: _Report, v: Values) -> Check:
     table = {
         "received": [new, (new + cin) if new is not None and cin is not None else None],
         "handled": [val("table3", "r7_total", "total")],
+        "processed": [new, (new + cin) if new is not None and cin is not None else None,
+                      val("table3", "r7_total", "total")],
         "carried_out": [val("table3", "carried_out", "total")],
         "review": [val("table4", "review", "total")],
         "litigation": [None if val("table4", "litigation_direct", "total") is None
@@ -348,7 +352,7 @@ def n_r11(report: _Report, v: Values) -> Check:
     found, bad, unsure = [], [], []
     for name, pat in NARRATIVE:
         for m in pat.finditer(text):
-            if name == "received" and "申请" not in m.group(0):
+            if name in ("received", "processed") and "申请" not in m.group(0):
                 continue
             n = int(m.group(2))
             targets = list(dict.fromkeys(x for x in table[name] if x is not None))

@@ -100,3 +100,12 @@ def test_narrative_against_tables():
     ex.sections = {"一、总体情况": "本年度共收到政府信息公开申请9件。"}
     check = checks.n_r11(ex, index(ex.cells))
     assert check.status == "fail" and "9" in check.detail
+    # 办理 (a published overview's word) is compared with what was received and with what was handled
+    ex.sections = {"一、总体情况": "全年办理政府信息公开申请6件。"}
+    check = checks.n_r11(ex, index(ex.cells))
+    assert check.status == "pass" and "processed 6" in check.detail
+    ex.sections = {"一、总体情况": "全年办理政府信息公开申请218件。"}
+    check = checks.n_r11(ex, index(ex.cells))
+    assert check.status == "fail" and "218" in check.detail
+    ex.sections = {"一、总体情况": "全年办理行政许可事项218件。"}  # not about applications: not read
+    assert checks.n_r11(ex, index(ex.cells)).status == "not_assessable"
