@@ -192,7 +192,18 @@ def _v10(db: sqlite_utils.Database) -> None:
     _add_columns(db, "cells", {"confidence": float})
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
+def _v11(db: sqlite_utils.Database) -> None:
+    """Flat recrawls (issue 16): the full-text index's update trigger fires on title or text changes only (not on
+    `UPDATE report_versions SET last_seen`). Existing index segments are left as they are (FTS5 merges them as
+    it writes); rewriting the index here would grow the file at once."""
+    from pipelines.search import restrict_update_trigger
+
+    if "report_versions_fts" in db.table_names():
+        restrict_update_trigger(db)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10,
+                                                             _v11]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
