@@ -111,6 +111,9 @@ SPIDER_MIDDLEWARES = {
 EXTENSIONS = {
     "archive.capture.WarcCapture": 0,
     "crawler.progress.ProgressLine": 10,
+    # One root-logger counting handler for the run, not one per crawler (crawler/logcount.py).
+    "scrapy.extensions.logcount.LogCount": None,
+    "crawler.logcount.LogCountPerSite": 0,
     # Scrapy's AutoThrottle never lowers the delay after a non-200, so a recrawl full of 304s would crawl at
     # the pace of its slowest page.
     "scrapy.extensions.throttle.AutoThrottle": None,
