@@ -57,7 +57,7 @@ def summary(ex: Extraction) -> str:
     out = [f"status:    {ex.status} ({ex.message})" if ex.message else f"status:    {ex.status}",
            f"title:     {ex.title or '-'}", f"agency:    {ex.agency or '-'}",
            f"year:      {ex.year or '-'}   published: {ex.published or '-'}   site code: {ex.site_code or '-'}",
-           f"template:  {ex.template or '-'}",
+           f"template:  {ex.template or '-'}" + (f" ({'; '.join(ex.template_reasons)})" if ex.template_reasons else ""),
            "sections:  " + (" / ".join(ex.sections) or "-")]
     if ex.ocr:
         unsure = ex.ocr.get("unsure") or []

@@ -194,9 +194,11 @@ def _finish(ex: Extraction, read: Read, meta: Meta) -> None:
         cells, issues, notes = stats.cells, issues + stats.issues, notes + stats.notes
     ex.cells = sorted(cells, key=_cell_order)
     ex.warnings += issues + notes
-    version, _ = tpl.detect(read.text, {(c.table, c.row, c.column) for c in cells}, meta.year)
-    ex.template = version
-    ex.preamble, ex.sections, missing = split_sections(read.prose)
+    version, reasons = tpl.detect(read.text, {(c.table, c.row, c.column) for c in cells}, meta.year)
+    ex.template, ex.template_reasons = version, reasons
+    heading_notes: list[str] = []
+    ex.preamble, ex.sections, missing = split_sections(read.prose, heading_notes)
+    ex.warnings += heading_notes
     ex.checks = rules.run_all(ex, title_agency=meta.title_agency)
     ex.warnings += [f"{c.rule}: {c.detail}" for c in ex.checks if c.severity == "warning" and c.status == "fail"]
     if missing and ex.sections:

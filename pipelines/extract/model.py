@@ -83,6 +83,7 @@ class Extraction:
     published: str | None = None      # YYYY-MM-DD as stated by the page, or None
     site_code: str | None = None
     template: str | None = None       # "2019" | "2021" | "pre2019" | None
+    template_reasons: list[str] = field(default_factory=list)  # the signals that decided it, strongest first
     preamble: str = ""
     sections: dict[str, str] = field(default_factory=dict)
     text: str = ""                    # main text (tables as " | "-joined rows)
@@ -120,6 +121,7 @@ class Extraction:
             "published": self.published,
             "site_code": self.site_code,
             "template": self.template,
+            "template_reasons": list(self.template_reasons),
             "sections": dict(self.sections),
             "cells": [c.to_json_dict() for c in self.cells],
             "checks": [c.to_json_dict() for c in self.checks],

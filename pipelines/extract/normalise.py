@@ -107,3 +107,88 @@ def to_wanyuan(raw: str, unit: str) -> int | float | None:
     if amount == amount.to_integral_value():
         return int(amount)
     return float(amount)
+
+
+# --- bounded fuzzy matching of labels (published typos) ---------------------------------------------
+
+_ORDINAL_NUM = re.compile(r"^(?:([一二三四五六七八九十]+)[、.,]|\(([一二三四五六七八九十\d]+)\)|(\d+)[.、,)]|([①-⑳]))")
+FUZZY_MIN_LEN = 4          # template cores shorter than this are matched exactly only (规章, 其他)
+
+
+def ordinal(text: str) -> str | None:
+    """The label's innermost printed ordinal ("2" of "2.其他…", "三" of "（三）不予公开"), or None."""
+    s, found = label(text), None
+    for _ in range(3):
+        m = _ORDINAL_NUM.match(s)
+        if not m:
+            break
+        found = next(g for g in m.groups() if g)
+        s = s[m.end():]
+    return found
+
+
+def fuzzy_bound(template_core: str) -> int:
+    """How many edits a label of this length may carry: a quarter of its characters, none below 4."""
+    return len(template_core) // 4 if len(template_core) >= FUZZY_MIN_LEN else 0
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of a and b, or limit + 1 as soon as it is known to exceed limit."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+        if min(cur) > limit:
+            return limit + 1
+        prev = cur
+    return prev[-1]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A template label allowed at a position, normalised once."""
+    key: str
+    label: str
+    core: str
+    ordinal: str | None
+
+    @classmethod
+    def of(cls, key: str, text: str) -> Candidate:
+        return cls(key, text, core(text), ordinal(text))
+
+
+@dataclass(frozen=True)
+class Fuzzy:
+    """The outcome of a fuzzy match: the key and template label matched, or None and the tied labels."""
+    key: str | None
+    label: str | None = None
+    distance: int = 0
+    tied: tuple[str, ...] = ()
+
+
+def fuzzy_match(found: str, candidates: tuple[Candidate, ...]) -> Fuzzy:
+    """The candidate within the edit bound of `found` (compared without ordinals); run only after exact
+    matching failed. A printed ordinal must agree with the candidate's when both have one. Two candidates
+    equally close within their bounds are refused (Fuzzy.tied names them), never guessed between."""
+    a, num = core(found), ordinal(found)
+    if len(a) < FUZZY_MIN_LEN - 1:
+        return Fuzzy(None)
+    best: list[tuple[int, Candidate]] = []
+    for c in candidates:
+        bound = fuzzy_bound(c.core)
+        if bound == 0 or (num is not None and c.ordinal is not None and num != c.ordinal):
+            continue
+        d = edit_distance(a, c.core, bound)
+        if 0 < d <= bound:
+            best.append((d, c))
+    if not best:
+        return Fuzzy(None)
+    best.sort(key=lambda x: x[0])
+    d0 = best[0][0]
+    top = [c for d, c in best if d == d0]
+    if len({c.key for c in top}) > 1:
+        return Fuzzy(None, None, d0, tuple(dict.fromkeys(c.label for c in top)))
+    return Fuzzy(top[0].key, top[0].label, d0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .normalise import collapse
+from .normalise import Candidate, collapse, core, fuzzy_match
 
 _WS = re.compile(r"[\s\u3000\xa0]+")
 
@@ -24,6 +24,16 @@ HEADINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("六", re.compile(r"^六" + _SEP + r"其他需要报告的事项")),
 )
 MAX_HEADING = 40          # a heading line is short; longer lines are paragraphs that start alike
+# the headings as the templates print them, for a heading with a typo (bounded fuzzy match, its own number only)
+CANONICAL: dict[str, tuple[Candidate, ...]] = {num: tuple(Candidate.of(num, t) for t in texts) for num, texts in (
+    ("一", ("总体情况",)),
+    ("二", ("主动公开政府信息情况",)),
+    ("三", ("收到和处理政府信息公开申请情况",)),
+    ("四", ("政府信息公开行政复议、行政诉讼情况", "因政府信息公开工作被申请行政复议、提起行政诉讼情况")),
+    ("五", ("政府信息公开工作存在的主要问题及改进情况", "存在的主要问题及改进情况")),
+    ("六", ("其他需要报告的事项",)),
+)}
+_NUMBERED = re.compile(r"^([一二三四五六])\s*[、.,]\s*(\S.*)$")
 
 
 def heading_of(line: str) -> str | None:
@@ -37,21 +47,42 @@ def heading_of(line: str) -> str | None:
     return None
 
 
-def split_sections(lines: list[str]) -> tuple[str, dict[str, str], list[str]]:
-    """(preamble, heading-as-printed -> text, missing section numbers). Headings must come in order."""
+def fuzzy_heading(line: str) -> tuple[str, str] | None:
+    """(number word, template heading) for a short numbered line within the edit bound of its own number's
+    heading (「四、政府信息公开行政法复议、行政诉讼情况」); None when it is not, or is close to two."""
+    s = re.sub(r"^#+\s*", "", collapse(line))
+    m = _NUMBERED.match(s)
+    if not m or len(s) > MAX_HEADING:
+        return None
+    fz = fuzzy_match(m.group(2), CANONICAL[m.group(1)])
+    if fz.label is None or core(m.group(2)) == core(fz.label):
+        return None
+    return m.group(1), fz.label
+
+
+def split_sections(lines: list[str], notes: list[str] | None = None) -> tuple[str, dict[str, str], list[str]]:
+    """(preamble, heading-as-printed -> text, missing section numbers). Headings must come in order.
+    A heading found by the fuzzy match is told in `notes`."""
     preamble: list[str] = []
     sections: dict[str, list[str]] = {}
     order = [num for num, _ in HEADINGS]
     current: str | None = None
     next_index = 0
+    found: set[str] = set()
     for line in lines:
         text = re.sub(r"^#+\s*", "", _clean(line))
         if not text:
             continue
         num = heading_of(text)
+        fuzzy = fuzzy_heading(text) if num is None else None
+        if fuzzy is not None and fuzzy[0] in order[next_index:]:
+            num = fuzzy[0]
+            if notes is not None:
+                notes.append(f"section heading {text!r} matched to {num}、{fuzzy[1]} by a fuzzy match")
         if num is not None and num in order[next_index:]:
             next_index = order.index(num) + 1
-            head, _, rest = _split_inline(text)
+            found.add(num)
+            head, _, rest = _split_inline(text) if fuzzy is None else (text, "", "")
             current = head
             sections[current] = [rest] if rest else []
             continue
@@ -59,7 +90,6 @@ def split_sections(lines: list[str]) -> tuple[str, dict[str, str], list[str]]:
             preamble.append(text)
         else:
             sections[current].append(text)
-    found = {heading_of(h) for h in sections}
     missing = [n for n in order if n not in found]
     return "\n".join(preamble), {h: "\n".join(v) for h, v in sections.items()}, missing
 

@@ -15,7 +15,17 @@ from dataclasses import dataclass, field
 from . import template as tpl
 from .grid import RawTable, Slot
 from .model import MONEY_COLUMNS, Cell
-from .normalise import core, is_blank, is_value_text, label, labels_match, read_value, to_wanyuan
+from .normalise import (
+    Candidate,
+    core,
+    fuzzy_match,
+    is_blank,
+    is_value_text,
+    label,
+    labels_match,
+    read_value,
+    to_wanyuan,
+)
 
 _CAPTION = re.compile(r"第二十条第\(?([一二三四五六七八九十]+|\d+)\)?项")
 _SUB = {"一": "art20_1", "五": "art20_5", "六": "art20_6", "八": "art20_8", "九": "art20_9",
@@ -47,6 +57,10 @@ class Mapper:
     cells: dict[tuple[str, str, str], Cell] = field(default_factory=dict)
     issues: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)       # kept but worth telling (extra rows)
+    # fuzzy matches (published typos) by published label: the warning, told once when the label is used
+    fuzzy_hits: dict[str, str] = field(default_factory=dict)
+    fuzzy_ties: dict[str, str] = field(default_factory=dict)
+    told: set[str] = field(default_factory=set)
     mode: str | None = None
     sub: str | None = None
     t2_heads: list[Slot] = field(default_factory=list)
@@ -150,6 +164,31 @@ class Mapper:
             self.issues.append(f"{table}.{row}.{column}: {raw!r} is not a number ({slot.where})")
         self.cells[key] = cell
 
+    # --- fuzzy labels ---------------------------------------------------------------------------
+
+    def _fuzzy(self, where: str, text: str, candidates: tuple[Candidate, ...]) -> str | None:
+        """The template key a mistyped label is within the edit bound of (after exact matching failed)."""
+        fz = fuzzy_match(text, candidates)
+        if fz.key is not None:
+            self.fuzzy_hits[text] = (f"{where}: published label {text!r} matched to template label {fz.label!r} "
+                                     f"({fz.key}) by a fuzzy match, {fz.distance} edit(s)")
+        elif fz.tied:
+            self.fuzzy_ties[text] = (f"{where}: label {text!r} is equally close to template labels "
+                                     + " and ".join(repr(t) for t in fz.tied) + ", not matched to either")
+        return fz.key
+
+    def _tell_fuzzy(self, slot: Slot, placed: bool) -> None:
+        """Say, once, that a label was matched fuzzily (a warning) or refused between two rows (an issue)."""
+        text = slot.text
+        if text in self.told:
+            return
+        if placed and text in self.fuzzy_hits:
+            self.told.add(text)
+            self.notes.append(f"{self.fuzzy_hits[text]} ({slot.where})")
+        elif not placed and text in self.fuzzy_ties:
+            self.told.add(text)
+            self.issues.append(f"{self.fuzzy_ties[text]} ({slot.where})")
+
     # --- table 二 -------------------------------------------------------------------------------
 
     def _t2_row_key(self, text: str) -> str | None:
@@ -159,6 +198,8 @@ class Mapper:
         keys = {r.key for r in sub.rows if core(text) == core(r.label)}
         if not keys:
             keys = {r.key for r in sub.rows if labels_match(text, r.label)}
+        if not keys:
+            return self._fuzzy(f"table2 {sub.id}", text, tpl.t2_candidates(sub.id, "rows"))
         return keys.pop() if len(keys) == 1 else None
 
     def _t2_header(self, row: _Row, positional: bool) -> None:
@@ -173,6 +214,10 @@ class Mapper:
             found = {c.key for c in sub.columns if core(h.text) == core(c.label)}
             if not found:
                 found = {c.key for c in sub.columns if labels_match(h.text, c.label)}
+            if not found:
+                hit = self._fuzzy(f"table2 {sub.id} header", h.text, tpl.t2_candidates(sub.id, "columns"))
+                found = {hit} if hit else set()
+                self._tell_fuzzy(h, placed=hit is not None)
             keys.append(found.pop() if len(found) == 1 else None)
             versions |= {c.version for c in sub.columns if keys[-1] == c.key}
         if None in keys:
@@ -198,6 +243,7 @@ class Mapper:
         own = row.labels[-1]
         parents = row.labels[:-1]
         key = self._t2_row_key(own.text)
+        self._tell_fuzzy(own, placed=key is not None)
         if key is None:
             parent_key = None
             for p in parents:
@@ -268,6 +314,8 @@ class Mapper:
         keys = {r.key for r in rows if core(text) == core(r.label)}
         if not keys:
             keys = {r.key for r in rows if labels_match(text, r.label)}
+        if not keys:
+            return self._fuzzy("table3", text, tpl.t3_candidates())
         return keys.pop() if len(keys) == 1 else None
 
     def _t3_colmap(self) -> dict[str, tuple[int, int]] | None:
@@ -302,6 +350,11 @@ class Mapper:
             self.t3_map, self.t3_tno = None, self.tno
             return
         key = self._t3_key(own.text)
+        if key is None and own.text in self.fuzzy_ties and self._has_numbers(row.values):
+            self._tell_fuzzy(own, placed=False)
+            return
+        if key is not None:
+            self._tell_fuzzy(own, placed=True)
         if key is None:
             if self._has_numbers(row.values):
                 self.issues.append(f"table3: row {own.text!r} not in the template, values not placed ({own.where})")

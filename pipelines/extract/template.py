@@ -12,7 +12,7 @@ from functools import lru_cache
 from domain.templates import VERSIONS
 from domain.templates import load as templates
 
-from .normalise import label
+from .normalise import Candidate, label
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,22 @@ def t3_leaf_keys(version: str) -> list[str]:
 
 def t3_columns() -> list[Col]:
     return [Col(c["key"], c["label"], "2019") for c in templates()["versions"]["2019"]["table3"]["columns"]]
+
+
+@lru_cache(maxsize=64)
+def t3_candidates() -> tuple[Candidate, ...]:
+    """Table 三 row labels of both versions, normalised once for the fuzzy matcher."""
+    return tuple(dict.fromkeys(Candidate.of(r.key, r.label) for r in t3_rows_all()))
+
+
+@lru_cache(maxsize=64)
+def t2_candidates(sub: str, what: str) -> tuple[Candidate, ...]:
+    """Row ("rows") or column ("columns") labels of one table-二 sub-table, both versions, normalised once."""
+    s = t2_subtables().get(sub)
+    if s is None:
+        return ()
+    items = s.rows if what == "rows" else s.columns
+    return tuple(dict.fromkeys(Candidate.of(c.key, c.label) for c in items))
 
 
 T4_GROUPS = ("review", "litigation_direct", "litigation_after_review")
