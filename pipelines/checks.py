@@ -112,7 +112,20 @@ def t3_r1(v: Values) -> Check:
 
 
 def _t3_version(v: Values) -> str:
-    return "2021" if any(r in ("r6_overdue_correction", "r6_overdue_fee") for (t, r, _) in v if t == "table3") else "2019"
+    return "2021" if any(r in ("r6_overdue_correction", "r6_overdue_fee", R6_TOTAL) for (t, r, _) in v
+                         if t == "table3") else "2019"
+
+
+# a 2021 table 三 whose （六）其他处理 is printed as one row: its total stands for the three sub-rows
+R6_TOTAL = "r6_total"
+R6_SUBROWS = ("r6_overdue_correction", "r6_overdue_fee", "r6_other")
+
+
+def _t3_leaves(v: Values) -> list[str]:
+    leaves = tpl.t3_leaf_keys(_t3_version(v))
+    if any(t == "table3" and r == R6_TOTAL for (t, r, _) in v):
+        leaves = [r for r in leaves if r not in R6_SUBROWS] + [R6_TOTAL]
+    return leaves
 
 
 def _t3_row_order(key: str) -> int:
@@ -123,7 +136,7 @@ def _t3_row_order(key: str) -> int:
 def t3_r2(v: Values) -> Check:
     if not any(t == "table3" for (t, _, _) in v):
         return Check("T3-R2", NOT_ASSESSABLE, "table 三 not found")
-    leaves = tpl.t3_leaf_keys(_t3_version(v))
+    leaves = _t3_leaves(v)
     statuses, fails, cells, expected, notes = [], [], [], {}, []
     for c in T3_COLS:
         st, txt = _sum_rule(v, ("table3", "r7_total", c), [("table3", r, c) for r in leaves])
@@ -278,6 +291,8 @@ def missing_cells(cells: Iterable[Cell], version: str) -> list[str]:
         if (t, r, c) in v:
             continue
         if t == "table2" and any(pt == t and pr.startswith(r + "/") for pt, pr in present_rows):
+            continue
+        if t == "table3" and r in R6_SUBROWS and (t, R6_TOTAL, c) in v:
             continue
         missing.append(_ref(t, r, c))
     return missing

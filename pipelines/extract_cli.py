@@ -78,7 +78,9 @@ def summary(ex: Extraction) -> str:
         out.append("三、收到和处理政府信息公开申请情况")
         out.append("  " + " " * 34 + "".join(f"{h:>8}" for h in T3_HEAD))
         cols = [c.key for c in tpl.t3_columns()]
-        for row in tpl.t3_row_keys("2021"):
+        order = tpl.t3_row_keys("2021")
+        order.insert(order.index("r6_other") + 1, "r6_total")      # a one-row （六）其他处理 (2021 format)
+        for row in order:
             if any((row, c) in t3 for c in cols):
                 vals = "".join(f"{_fmt(t3[(row, c)].value) if (row, c) in t3 else '?':>10}" for c in cols)
                 out.append(f"  {row:<34}{vals}")

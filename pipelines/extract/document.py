@@ -249,7 +249,8 @@ def _cell_order(c: model.Cell) -> tuple:
     if c.table == "table3":
         rows = tpl.t3_row_keys("2021")  # a superset of the 2019 rows, in order
         cols = [x.key for x in tpl.t3_columns()]
-        return (t, rows.index(c.row) if c.row in rows else 99, cols.index(c.column), "")
+        row = "r6_overdue_correction" if c.row == "r6_total" else c.row  # a one-row （六） (tables.py)
+        return (t, rows.index(row) if row in rows else 99, cols.index(c.column), "")
     if c.table == "table4":
         return (t, tpl.T4_GROUPS.index(c.row), tpl.T4_COLUMNS.index(c.column), "")
     return (t, 0, 0, "")  # table 二 keeps document order (sorted() is stable)

@@ -61,6 +61,7 @@ class Mapper:
     fuzzy_hits: dict[str, str] = field(default_factory=dict)
     fuzzy_ties: dict[str, str] = field(default_factory=dict)
     told: set[str] = field(default_factory=set)
+    r6_whole: bool = False                           # table 三 had a （六）其他处理 row with values of its own
     mode: str | None = None
     sub: str | None = None
     t2_heads: list[Slot] = field(default_factory=list)
@@ -86,7 +87,25 @@ class Mapper:
 
     def result(self) -> list[Cell]:
         self._flush_pending()
+        self._one_row_r6()
         return list(self.cells.values())
+
+    def _one_row_r6(self) -> None:
+        """A 2021-format table 三 whose （六）其他处理 is printed as one row without its three sub-rows: the row
+        is the （六） total, kept as table3.r6_total (the 2019 key r6_other would say 3.其他); T3-R2 sums it
+        in place of the three sub-rows (pipelines/checks.py). 2021 is told by table 二's columns or the hint."""
+        rows = {r for (t, r, _) in self.cells if t == "table3"}
+        if "r6_other" not in rows or rows & {"r6_overdue_correction", "r6_overdue_fee"} or not self.r6_whole:
+            return
+        cols21 = {"issued", "repealed", "in_force", "amount_10k_yuan"}
+        if not (any(t == "table2" and c in cols21 for (t, _, c) in self.cells) or self.hint == "2021"):
+            return
+        for key in [k for k in self.cells if k[:2] == ("table3", "r6_other")]:
+            cell = self.cells.pop(key)
+            self.cells[("table3", "r6_total", key[2])] = Cell("table3", "r6_total", key[2], cell.value, cell.raw,
+                                                              cell.unit, cell.where, cell.confidence)
+        self.notes.append("table3: （六）其他处理 printed as one row without its three sub-rows (2021 format): "
+                          "kept as table3.r6_total, their sum")
 
     def _row(self, slots: list[Slot], positional: bool, first: bool) -> None:
         own = [s for s in slots if not s.covered]
@@ -355,6 +374,8 @@ class Mapper:
             return
         if key is not None:
             self._tell_fuzzy(own, placed=True)
+            if key == "r6_other" and core(own.text) == "其他处理" and self._has_numbers(row.values):
+                self.r6_whole = True
         if key is None:
             if self._has_numbers(row.values):
                 self.issues.append(f"table3: row {own.text!r} not in the template, values not placed ({own.where})")

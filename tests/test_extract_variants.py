@@ -1,0 +1,54 @@
+"""Template variants (issue 13 item 3), built from the real Pingtan 2025 report page by editing its tables;
+expected values typed by hand from that page (（六）其他处理: 8 + 2 + 1 = 11, all from 自然人)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.extract import extract_document
+
+REAL = Path(__file__).resolve().parents[1] / "nianbao" / "portal" / "data" / "realpages" / "pingtan-2025-report.html"
+COLS = ("natural_person", "commercial_enterprise", "research_institution", "public_welfare_org",
+        "legal_service_org", "other_org", "total")
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return REAL.read_text(encoding="utf-8")
+
+
+def _one_row_r6(html: str) -> str:
+    """The page with （六）其他处理's three sub-rows printed as the one row （六）其他处理 11 0 0 0 0 0 11."""
+    start = html.rfind("<tr", 0, html.index("（六）其他处理"))
+    end = start
+    for _ in range(3):
+        end = html.index("</tr>", end) + len("</tr>")
+    one = '<tr><td colspan="2">（六）其他处理</td>' + "".join(f"<td>{x}</td>" for x in (11, 0, 0, 0, 0, 0, 11)) + "</tr>"
+    assert html.count('rowspan="22"') == 1          # 三、本年度办理结果 spans two rows fewer
+    return (html[:start] + one + html[end:]).replace('rowspan="22"', 'rowspan="20"')
+
+
+def test_a_2021_report_with_a_one_row_r6_keeps_the_checks(page):
+    ex = extract_document(_one_row_r6(page).encode("utf-8"), filename="report.html")
+    assert (ex.status, ex.template) == ("ok", "2021"), ex.message
+    v = ex.values()
+    assert {c: v[f"table3.r6_total.{c}"] for c in COLS} == dict(zip(COLS, (11, 0, 0, 0, 0, 0, 11), strict=True))
+    assert not any(k.startswith(("table3.r6_other.", "table3.r6_overdue")) for k in v)
+    assert v["table3.r7_total.total"] == 148 and v["table3.carried_out.total"] == 6
+    checks = {c.rule: c for c in ex.checks}
+    assert [checks[r].status for r in ("T3-R1", "T3-R2", "T3-R3", "FMT-R7")] == ["pass"] * 4
+    assert "19 outcome rows" in checks["T3-R2"].detail
+    assert any("（六）其他处理 printed as one row" in w for w in ex.warnings)
+    cells = [c.ref for c in ex.cells]
+    assert cells.index("table3.r6_total.total") < cells.index("table3.r7_total.natural_person")
+
+
+def test_the_one_row_r6_total_is_checked(page):
+    html = _one_row_r6(page).replace("<td>11</td>", "<td>12</td>", 1)   # 自然人 12, 总计 still 11
+    ex = extract_document(html.encode("utf-8"), filename="report.html")
+    checks = {c.rule: c for c in ex.checks}
+    assert checks["T3-R1"].status == "fail" and "r6_total" in checks["T3-R1"].detail
+    assert checks["T3-R2"].status == "fail"
+
