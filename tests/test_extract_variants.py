@@ -3,9 +3,11 @@ expected values typed by hand from that page (（六）其他处理: 8 + 2 + 1 =
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from extract_handmade import T4
 
 from pipelines.extract import extract_document
 
@@ -52,3 +54,19 @@ def test_the_one_row_r6_total_is_checked(page):
     assert checks["T3-R1"].status == "fail" and "r6_total" in checks["T3-R1"].detail
     assert checks["T3-R2"].status == "fail"
 
+
+
+T4_PINGTAN = "25 3 8 0 36  3 3 0 0 6  3 0 0 0 3"      # typed from the page's table 四
+
+
+def test_table_four_printed_as_fifteen_numbers_alone(page):
+    start = page.rfind("<table", 0, page.index("结果维持"))
+    end = page.index("</table>", start)
+    rows = re.findall(r"<tr.*?</tr>", page[start:end], re.S)
+    assert len(rows) == 4                           # three header rows, then the numbers
+    html = page[:start] + "<table>" + rows[-1] + page[end:]
+    ex = extract_document(html.encode("utf-8"), filename="report.html")
+    assert ex.status == "ok", ex.message
+    got = [ex.values()[f"table4.{g}.{c}"] for g, c in T4]
+    assert got == [int(x) for x in T4_PINGTAN.split()]
+    assert any(w.startswith("table4: 15 numbers without a header") for w in ex.warnings)

@@ -131,6 +131,10 @@ class Mapper:
         row = _split(slots)
         if first and self.mode and not self._belongs(row):
             self._set_mode(None)
+        if self.mode is None and self._bare_t4(row):
+            self.mode, self.t4_heads = "t4", []
+            self.notes.append(f"table4: 15 numbers without a header or row labels placed in template order "
+                              f"(行政复议, 未经复议直接起诉, 复议后起诉; {row.values[0].where})")
         if self.mode == "t2":
             self._t2_row(row, positional)
         elif self.mode == "t3":
@@ -146,6 +150,15 @@ class Mapper:
             self.t3_heads, self.t3_map = [], None
         if mode != "t4":
             self.t4_heads = []
+
+    def _bare_t4(self, row: _Row) -> bool:
+        """Table 四 printed as its 15 numbers alone (no header, no labels), after table 三 and before any 四."""
+        vals = [s for s in row.values if not s.covered]
+        while vals and not vals[-1].text.strip():
+            vals.pop()
+        return (not row.labels and len(vals) == 15 and all(is_value_text(s.text) for s in vals)
+                and self._has_numbers(vals) and any(t == "table3" for (t, _, _) in self.cells)
+                and not any(t == "table4" for (t, _, _) in self.cells))
 
     @staticmethod
     def _has_numbers(slots: list[Slot]) -> bool:
