@@ -86,6 +86,42 @@ def _last_before(lines: list[float], end: float) -> int:
     return max(0, bisect.bisect_left(lines, end - TOL) - 1)
 
 
+def open_rules(page) -> list[dict]:
+    """Rules a table lacks at its top or bottom, as line objects for find_tables' explicit_horizontal_lines.
+
+    A browser printing a table across pages draws no top border on the continuation page (and Word-pasted
+    tables often have none on their first row): the cell walls stand on the page but no horizontal rule
+    closes them, so pdfplumber starts the table one row late and that row is lost. Where two or more vertical
+    walls (3 pt apart or more) end at the same height with no horizontal edge there, the rule is put back."""
+    v = [e for e in page.edges if e["orientation"] == "v" and e["height"] >= 3]
+    if len(v) < 2:
+        return []
+    h_at: dict[int, list[dict]] = {}
+    for e in page.edges:
+        if e["orientation"] == "h" and e["width"] >= 3:
+            h_at.setdefault(round(e["top"]), []).append(e)
+
+    def closed(x: float, y: float) -> bool:
+        return any(abs(e["top"] - y) <= TOL and e["x0"] - TOL <= x <= e["x1"] + TOL
+                   for k in range(round(y) - 2, round(y) + 3) for e in h_at.get(k, ()))
+
+    out: list[dict] = []
+    for end in ("top", "bottom"):
+        walls = sorted(v, key=lambda e: e[end])
+        i = 0
+        while i < len(walls):
+            j = i
+            while j + 1 < len(walls) and walls[j + 1][end] - walls[i][end] <= TOL:
+                j += 1
+            y = walls[i][end]
+            xs = sorted(e["x0"] for e in walls[i:j + 1] if not closed(e["x0"], y))
+            i = j + 1
+            if len(xs) >= 2 and xs[-1] - xs[0] >= 3:
+                out.append({"object_type": "line", "x0": xs[0], "x1": xs[-1], "top": y, "bottom": y,
+                            "width": xs[-1] - xs[0], "height": 0})
+    return out
+
+
 def table_grid(table: pdfplumber.table.Table, source: str) -> RawTable:
     rows = table.rows
     texts_by_box: dict[tuple[float, float, float, float], str] = {}
@@ -131,7 +167,8 @@ def read_pdf(body: bytes, max_pages: int = 200) -> Read:
                 if not page.chars:
                     page.flush_cache()
                     continue
-            found = page.find_tables()
+            rules = open_rules(page)
+            found = page.find_tables({"explicit_horizontal_lines": rules} if rules else None)
             boxes = [t.bbox for t in found]
             for k, t in enumerate(found, start=1):
                 tables.append(table_grid(t, f"pdf page {n} table {k}"))

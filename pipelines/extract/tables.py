@@ -74,6 +74,9 @@ class Mapper:
     tno: int = 0                                     # index of the table being read
     t2_tno: int = -1                                 # table whose header gave the column positions
     t3_tno: int = -1
+    # the last data row of table 二/三: (row, its template key or None, its issues, table index), for a label
+    # that continues in the first row of the next table
+    last: tuple[_Row, str | None, list[str], int] | None = None
 
     # --- driver ---------------------------------------------------------------------------------
 
@@ -130,20 +133,69 @@ class Mapper:
             return
         row = _split(slots)
         if first and self.mode and not self._belongs(row):
+            if self._join_split(row, positional):
+                return
             self._set_mode(None)
         if self.mode is None and self._bare_t4(row):
             self.mode, self.t4_heads = "t4", []
             self.notes.append(f"table4: 15 numbers without a header or row labels placed in template order "
                               f"(行政复议, 未经复议直接起诉, 复议后起诉; {row.values[0].where})")
+        before = len(self.issues)
         if self.mode == "t2":
             self._t2_row(row, positional)
         elif self.mode == "t3":
             self._t3_row(row, positional)
         elif self.mode == "t4":
             self._t4_row(row, positional)
+        if self.mode in ("t2", "t3") and row.labels:
+            self.last = (row, self._row_key(row.labels[-1].text), self.issues[before:], self.tno)
+
+    def _row_key(self, text: str) -> str | None:
+        return self._t3_key(text) if self.mode == "t3" else self._t2_row_key(text) if self.mode == "t2" else None
+
+    def _join_split(self, row: _Row, positional: bool) -> bool:
+        """A row whose label a page break cut in two (LibreOffice's PDF export): the first row of a new table
+        ends the label of the previous table's last row. The joined label decides; the values are the half's
+        that carries numbers (or the first half's); the first half's own problems are withdrawn."""
+        if self.last is None or not row.labels:
+            return False
+        prev, prev_key, prev_issues, prev_tno = self.last
+        if prev_tno != self.tno - 1:
+            return False
+        joined = prev.labels[-1].text + row.labels[-1].text
+        key = self._row_key(joined)
+        if key is None or (prev_key is not None and prev_key != key):
+            return False
+        self.last = None
+        now_has = self._has_numbers(row.values)
+        if prev_key is not None and not now_has:
+            return True                                  # placed with the first half; this is label only
+        if prev_key is not None:                         # the first half placed blanks: the values are here
+            table = "table3" if self.mode == "t3" else "table2"
+            row_name = key if self.mode == "t3" else f"{self.sub}.{key}"
+            for k in [k for k, c in self.cells.items() if k[:2] == (table, row_name) and c.value is None]:
+                del self.cells[k]
+        for issue in prev_issues:
+            if issue in self.issues:
+                self.issues.remove(issue)
+        values, tno = (row.values, self.tno) if now_has or prev_key is not None else (prev.values, prev_tno)
+        own = Slot(joined, row.labels[-1].col0, row.labels[-1].col1, where=prev.labels[-1].where)
+        labels = prev.labels[:-1] + [own]
+        saved, self.tno = self.tno, tno      # the values' own table decides whether their columns are the header's
+        try:
+            if self.mode == "t3":
+                self._t3_row(_Row(labels, values, labels + values), positional)
+            else:
+                self._t2_row(_Row(labels, values, labels + values), positional)
+        finally:
+            self.tno = saved
+        self.notes.append(f"{self.mode}: row label {prev.labels[-1].text!r} + {row.labels[-1].text!r} "
+                          f"joined across a page break ({row.labels[-1].where})")
+        return True
 
     def _set_mode(self, mode: str | None) -> None:
         self._flush_pending()
+        self.last = None
         self.mode, self.sub = mode, None
         self.t2_heads, self.t2_keys, self.t2_parent = [], [], None
         if mode != "t3":
@@ -170,9 +222,13 @@ class Mapper:
             return self.mode == "t4" or (self.mode == "t3" and self.t3_pending is not None)
         own = row.labels[-1].text
         if self.mode == "t3":
-            return self._t3_key(own) is not None
+            return self._t3_key(own) is not None or self._is_t3_header_row(row)
         if self.mode == "t2" and self.sub:
-            return self._t2_row_key(own) is not None or core(own) == "信息内容"
+            return self._t2_row_key(own) is not None or core(row.labels[0].text) == "信息内容"
+        if self.mode == "t4":                            # the rest of the header: 结果维持 … 总计 / 行政诉讼 …
+            return not self._has_numbers(row.values) and all(
+                core(s.text) in _T4_LEAF or any(w in core(s.text) for w in ("行政复议", "行政诉讼", "起诉"))
+                for s in row.labels)
         return False
 
     def _emit(self, table: str, row: str, column: str, slot: Slot, money_hint: str | None = None) -> None:
@@ -378,6 +434,8 @@ class Mapper:
         self._flush_pending()
         own = row.labels[-1]
         if self._is_t3_header_row(row):
+            if self.t3_tno != self.tno:          # a header continued in a new table: its grid is not the
+                self.t3_heads = []               # earlier table's (PDF pages lay their own columns)
             self.t3_heads += [s for s in row.slots if not s.covered]
             self.t3_map, self.t3_tno = None, self.tno
             return
