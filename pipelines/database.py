@@ -216,3 +216,4 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         with db.conn:
             migration(db)
             db.execute(f"PRAGMA user_version = {number}")
+    __import__("pipelines.views").views.ensure_views(db)  # SQL views of the export (issue 14): not migrations
