@@ -100,7 +100,7 @@ def _quote(name: str) -> str:
 @lru_cache(maxsize=1)
 def _wide_sql() -> str:
     pivots = ",\n  ".join(
-        f"max(CASE WHEN c.k = '{key}' THEN c.value END) "
+        f"json_extract(c.j, '$.\"{key}\"') "
         f"AS {_quote(key)}" for key, _ in all_template_cells())
     return (
         "CREATE VIEW report_cells_wide AS\n"
@@ -109,9 +109,9 @@ def _wide_sql() -> str:
         "  p.kind AS table_source, v.page_url AS table_source_url,\n  " + pivots + "\n"
         "FROM reports r JOIN ch ON ch.report_id = r.id\n"
         "LEFT JOIN report_versions v ON v.id = ch.version_id LEFT JOIN pages p ON p.url = v.page_url\n"
-        "LEFT JOIN (SELECT version_id, \"table\" || '.' || \"row\" || '.' || \"column\" AS k, value FROM cells) c\n"
-        "  ON c.version_id = ch.version_id\n"
-        "GROUP BY r.id"
+        "LEFT JOIN (SELECT version_id, json_group_object(\"table\" || '.' || \"row\" || '.' || \"column\", value) AS j\n"
+        "  FROM cells WHERE version_id IN (SELECT version_id FROM ch) GROUP BY version_id) c\n"
+        "  ON c.version_id = ch.version_id"
     )
 
 
