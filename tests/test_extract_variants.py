@@ -70,3 +70,44 @@ def test_table_four_printed_as_fifteen_numbers_alone(page):
     got = [ex.values()[f"table4.{g}.{c}"] for g, c in T4]
     assert got == [int(x) for x in T4_PINGTAN.split()]
     assert any(w.startswith("table4: 15 numbers without a header") for w in ex.warnings)
+
+
+def _t2_extra_columns(total: bool) -> str:
+    """Table 二 by hand with a 序号 column, a 单位 column and (total=True) a 合计 column in sub-table （一）,
+    the values of the Pingtan page."""
+    extra = "<td>合计</td>" if total else ""
+
+    def sub(no: str, heads: list[str], rows: list[tuple[str, str, str, list[str]]]) -> str:
+        span = f' colspan="{4 - len(heads)}"' if len(heads) == 1 else ""
+        out = f'<tr><td colspan="7">第二十条第（{no}）项</td></tr><tr><td>序号</td><td>信息内容</td><td>单位</td>'
+        out += "".join(f"<td{span}>{h}</td>" for h in heads) + (extra if no == "一" else "") + "</tr>"
+        for n, lab, unit, vals in rows:
+            out += f"<tr><td>{n}</td><td>{lab}</td><td>{unit}</td>" + "".join(f"<td{span}>{v}</td>" for v in vals)
+            out += (f"<td>{sum(int(v) for v in vals)}</td>" if total and no == "一" else "") + "</tr>"
+        return out
+
+    return "<table>" + "".join([
+        sub("一", ["本年制发件数", "本年废止件数", "现行有效件数"],
+            [("1", "规章", "件", ["0", "0", "0"]), ("2", "行政规范性文件", "件", ["58", "45", "546"])]),
+        sub("五", ["本年处理决定数量"], [("3", "行政许可", "件", ["2418"])]),
+        sub("六", ["本年处理决定数量"], [("4", "行政处罚", "件", ["644"]), ("5", "行政强制", "件", ["64"])]),
+        sub("八", ["本年收费金额（单位：万元）"], [("6", "行政事业性收费", "万元", ["4166.241619"])]),
+    ]) + "</table>"
+
+
+T2_PINGTAN = {"art20_1.rules.issued": 0, "art20_1.rules.repealed": 0, "art20_1.rules.in_force": 0,
+              "art20_1.normative_docs.issued": 58, "art20_1.normative_docs.repealed": 45,
+              "art20_1.normative_docs.in_force": 546, "art20_5.admin_license.decisions": 2418,
+              "art20_6.admin_penalty.decisions": 644, "art20_6.admin_coercion.decisions": 64,
+              "art20_8.admin_fees.amount_10k_yuan": 4166.241619}
+
+
+@pytest.mark.parametrize("total", [False, True], ids=["no-and-unit", "no-unit-and-total"])
+def test_table_two_with_row_number_unit_and_total_columns(page, total):
+    start = page.rfind("<table", 0, page.index("第二十条第"))
+    end = page.index("</table>", start) + len("</table>")
+    html = page[:start] + _t2_extra_columns(total) + page[end:]
+    ex = extract_document(html.encode("utf-8"), filename="report.html")
+    assert (ex.status, ex.template) == ("ok", "2021"), (ex.message, ex.warnings)
+    got = {c.ref.removeprefix("table2."): c.value for c in ex.cells if c.table == "table2"}
+    assert got == T2_PINGTAN

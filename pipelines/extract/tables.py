@@ -27,6 +27,7 @@ from .normalise import (
     to_wanyuan,
 )
 
+IGNORED = "-"          # a header column recognised as no template column (序号, 单位, 合计)
 _CAPTION = re.compile(r"第二十条第\(?([一二三四五六七八九十]+|\d+)\)?项")
 _SUB = {"一": "art20_1", "五": "art20_5", "六": "art20_6", "八": "art20_8", "九": "art20_9",
         "1": "art20_1", "5": "art20_5", "6": "art20_6", "8": "art20_8", "9": "art20_9"}
@@ -42,13 +43,22 @@ class _Row:
     slots: list[Slot]
 
 
+# a unit column's cells (单位: 件 / 个 / 万元 …) are neither labels nor values
+_UNIT_CELLS = frozenset({"件", "个", "项", "条", "次", "人次", "元", "万元", "家"})
+
+
 def _split(slots: list[Slot]) -> _Row:
+    slots = [s for s in slots if label(s.text) not in _UNIT_CELLS]
     last = -1
     for i, s in enumerate(slots):
         if s.text.strip() and not is_value_text(s.text):
             last = i
     labels = [s for s in slots[: last + 1] if s.text.strip() and not is_value_text(s.text)]
     return _Row(labels, slots[last + 1:], slots)
+
+
+# extra columns of table 二 that are no template column: recognised and their cells ignored
+_T2_IGNORED = frozenset({"单位", "计量单位", "合计", "总计", "备注", "序号"})
 
 
 @dataclass
@@ -224,7 +234,7 @@ class Mapper:
         if self.mode == "t3":
             return self._t3_key(own) is not None or self._is_t3_header_row(row)
         if self.mode == "t2" and self.sub:
-            return self._t2_row_key(own) is not None or core(row.labels[0].text) == "信息内容"
+            return self._t2_row_key(own) is not None or any(core(s.text) == "信息内容" for s in row.labels)
         if self.mode == "t4":                            # the rest of the header: 结果维持 … 总计 / 行政诉讼 …
             return not self._has_numbers(row.values) and all(
                 core(s.text) in _T4_LEAF or any(w in core(s.text) for w in ("行政复议", "行政诉讼", "起诉"))
@@ -291,7 +301,8 @@ class Mapper:
         return keys.pop() if len(keys) == 1 else None
 
     def _t2_header(self, row: _Row, positional: bool) -> None:
-        heads = [s for s in row.slots[row.slots.index(row.labels[0]) + 1:] if not s.covered and s.text.strip()]
+        first = next(s for s in row.labels if core(s.text) == "信息内容")
+        heads = [s for s in row.slots[row.slots.index(first) + 1:] if not s.covered and s.text.strip()]
         self.t2_heads, self.t2_tno = heads, self.tno
         sub = tpl.t2_subtables().get(self.sub or "")
         if sub is None:
@@ -299,6 +310,9 @@ class Mapper:
         keys: list[str | None] = []
         versions: set[str] = set()
         for h in heads:
+            if core(h.text) in _T2_IGNORED:
+                keys.append(IGNORED)
+                continue
             found = {c.key for c in sub.columns if core(h.text) == core(c.label)}
             if not found:
                 found = {c.key for c in sub.columns if labels_match(h.text, c.label)}
@@ -311,8 +325,10 @@ class Mapper:
         if None in keys:
             version = next(iter(versions)) if len(versions) == 1 else self.hint
             order = tpl.t2_columns(version, self.sub or "") if version else []
-            if len(order) == len(keys) and all(k is None or k == order[i] for i, k in enumerate(keys)):
-                keys = list(order)
+            real = [k for k in keys if k != IGNORED]
+            if len(order) == len(real) and all(k is None or k == order[i] for i, k in enumerate(real)):
+                it = iter(order)
+                keys = [k if k == IGNORED else next(it) for k in keys]
             else:
                 self.issues.append(f"table2 {self.sub}: header {[h.text for h in heads]} not understood "
                                    f"({heads[0].where if heads else ''})")
@@ -323,7 +339,7 @@ class Mapper:
             if self._has_numbers(row.values):
                 self.issues.append(f"table2 {self.sub}: values without a row label ({row.values[0].where})")
             return
-        if core(row.labels[0].text) == "信息内容":
+        if any(core(s.text) == "信息内容" for s in row.labels):      # after a 序号 column too
             self._t2_header(row, positional)
             return
         if not self.sub:
@@ -382,11 +398,16 @@ class Mapper:
             while vals and not vals[0].text.strip() and len(vals) > len(keys):
                 vals.pop(0)
         if len(vals) == len(keys):
-            return [(s, keys[i]) for i, s in enumerate(vals) if keys[i]]  # type: ignore[misc]
+            return [(s, keys[i]) for i, s in enumerate(vals) if keys[i] and keys[i] != IGNORED]  # type: ignore[misc]
+        real = [k for k in keys if k != IGNORED]
+        if len(real) < len(keys) and len(vals) == len(real):       # the ignored columns printed nothing
+            return [(s, k) for s, k in zip(vals, real, strict=True) if k]  # type: ignore[misc]
         if positional:
             out = []
             for s in vals:
                 hit = [k for h, k in zip(self.t2_heads, keys, strict=False) if h.col0 <= s.col0 <= h.col1]
+                if len(hit) == 1 and hit[0] == IGNORED:
+                    continue
                 if len(hit) == 1 and hit[0]:
                     out.append((s, hit[0]))
                 elif s.text.strip():
@@ -413,7 +434,8 @@ class Mapper:
             if s.covered or s.col0 < 0:
                 continue
             for c in cols:
-                if core(s.text) == core(c.label) and c.key not in found and s.col0 == s.col1:
+                text = "总计" if core(s.text) == "合计" else core(s.text)
+                if text == core(c.label) and c.key not in found and s.col0 == s.col1:
                     found[c.key] = (s.col0, s.col1)
         if len(found) == len(cols) and len({v for v in found.values()}) == len(cols):
             return found
