@@ -82,6 +82,7 @@ def test_unchanged_recrawl_adds_a_run_and_captures_only(again: dict) -> None:
 
 def test_unchanged_recrawl_grows_the_database_by_less_than_5_percent(again: dict) -> None:
     grown = again["after"] - again["before"]
+    print(f"unchanged recrawl: {again['before']} -> {again['after']} bytes ({grown / again['before']:+.1%})")
     assert grown < 0.05 * again["before"], (again["before"], again["after"])
 
 
