@@ -111,3 +111,37 @@ def test_table_two_with_row_number_unit_and_total_columns(page, total):
     assert (ex.status, ex.template) == ("ok", "2021"), (ex.message, ex.warnings)
     got = {c.ref.removeprefix("table2."): c.value for c in ex.cells if c.table == "table2"}
     assert got == T2_PINGTAN
+
+
+def test_template_is_detected_from_the_tables_before_the_text():
+    from pipelines.extract.template import detect
+
+    prose_2021 = "本年制发件数、本年废止件数、现行有效件数；逾期未按收费通知要求缴纳费用"
+    cells_2019 = {("table2", "art20_1.rules", "new_made"), ("table2", "art20_5.other_external_services", "delta"),
+                  ("table3", "r6_other", "total")}
+    version, reasons = detect(prose_2021, cells_2019, 2020)
+    assert version == "2019" and reasons[0] == "2019 decided by the table structure"
+    assert "text has 逾期未按收费通知" in reasons
+    prose_2019 = "本年新制作数量 本年新公开数量 对外公开总数量 政府集中采购 第二十条第（九）项"
+    cells_2021 = {("table2", "art20_1.rules", "issued"), ("table3", "r6_overdue_fee", "total")}
+    version, reasons = detect(prose_2019, cells_2021, 2022)
+    assert version == "2021" and reasons[0] == "2021 decided by the table structure"
+    version, reasons = detect(prose_2019, set(), 2022)          # no table: the text decides
+    assert version == "2019" and reasons[0] == "2019 decided by the text signals"
+
+
+def test_a_2021_page_with_a_2019_table_two_is_2019(page):
+    """The Pingtan page (2021 wording in its prose added below) with table 二 of the 2019 form, typed by hand."""
+    t2 = ('<table><tr><td colspan="4">第二十条第（一）项</td></tr><tr><td>信息内容</td><td>本年新制作数量</td>'
+          '<td>本年新公开数量</td><td>对外公开总数量</td></tr><tr><td>规章</td><td>1</td><td>2</td><td>3</td></tr>'
+          '<tr><td>规范性文件</td><td>4</td><td>5</td><td>6</td></tr></table>')
+    start = page.rfind("<table", 0, page.index("第二十条第"))
+    end = page.index("</table>", start) + len("</table>")
+    prose = "<p>本年制发件数、本年废止件数、现行有效件数均按新格式统计。</p>"
+    html = _one_row_r6(page[:start] + prose + t2 + page[end:])
+    ex = extract_document(html.encode("utf-8"), filename="report.html")
+    assert ex.template == "2019" and ex.template_reasons[0] == "2019 decided by the table structure"
+    v = ex.values()
+    assert [v[f"table2.art20_1.{r}.{c}"] for r in ("rules", "normative_docs")
+            for c in ("new_made", "new_published", "total_published")] == [1, 2, 3, 4, 5, 6]
+    assert v["table3.r6_other.total"] == 11 and "table3.r6_total.total" not in v

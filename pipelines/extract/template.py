@@ -100,10 +100,11 @@ T4_COLUMNS = ("upheld", "corrected", "other", "pending", "total")
 
 SIGNALS_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "逾期未按收费通知")
 SIGNALS_2019 = ("本年新制作数量", "本年新公开数量", "对外公开总数量", "第二十条第(九)项", "政府集中采购")
+_ROWS2019 = {"art20_5.other_external_services", "art20_9.gov_central_procurement"}
 _PRE2019_HEADINGS = re.compile(r"(?:^|\s)[一二三四五六七八九]、\s*(?:概述|政府信息公开咨询情况|政府信息公开收费及减免情况)")
 
 
-def detect(text: str, cell_keys: set[tuple[str, str, str]], year: int | None) -> tuple[str | None, list[str]]:
+def detect(text_of: str, cell_keys: set[tuple[str, str, str]], year: int | None) -> tuple[str | None, list[str]]:
     """Template version from the cells found (strongest) and the text's signals; returns (version, reasons)."""
     old_form = _pre2019(cell_keys, year)
     if old_form is not None:
@@ -112,33 +113,40 @@ def detect(text: str, cell_keys: set[tuple[str, str, str]], year: int | None) ->
     cols2019 = {"new_made", "new_published", "total_published", "prev_year_items", "delta",
                 "procurement_items", "procurement_amount"}
     cols2021 = {"issued", "repealed", "in_force", "amount_10k_yuan"}
-    score = {"2019": 0, "2021": 0}
+    table = {"2019": 0, "2021": 0}           # table structure decides; the text only when the tables do not
+    text = {"2019": 0, "2021": 0}
     reasons: list[str] = []
     found19 = sorted({c for t, _, c in keys if t == "table2" and c in cols2019})
     found21 = sorted({c for t, _, c in keys if t == "table2" and c in cols2021})
     if found19:
-        score["2019"] += 2
+        table["2019"] += 2
         reasons.append("table 二 has 2019 columns " + ",".join(found19))
     if found21:
-        score["2021"] += 2
+        table["2021"] += 2
         reasons.append("table 二 has 2021 columns " + ",".join(found21))
+    rows19 = sorted({r for t, r, _ in cell_keys if t == "table2" and r.split("/")[0] in _ROWS2019})
+    if rows19:
+        table["2019"] += 1
+        reasons.append("table 二 has 2019 rows " + ",".join(rows19))
     if any(t == "table3" and r in ("r6_overdue_correction", "r6_overdue_fee") for t, r, _ in keys):
-        score["2021"] += 2
+        table["2021"] += 2
         reasons.append("table 三 has the three （六） rows")
-    flat = label(text)
+    flat = label(text_of)
     for s in SIGNALS_2021:
         if label(s) in flat:
-            score["2021"] += 1
+            text["2021"] += 1
             reasons.append(f"text has {s}")
     for s in SIGNALS_2019:
         if label(s) in flat:
-            score["2019"] += 1
+            text["2019"] += 1
             reasons.append(f"text has {s}")
-    if score["2019"] or score["2021"]:
-        if score["2019"] == score["2021"]:
-            return None, reasons + ["signals of both versions, equally strong"]
-        return ("2019" if score["2019"] > score["2021"] else "2021"), reasons
-    if not cell_keys and ((year is not None and year < 2019) or _PRE2019_HEADINGS.search(text)):
+    for score, by in ((table, "table structure"), (text, "text signals")):
+        if score["2019"] != score["2021"]:
+            version = "2019" if score["2019"] > score["2021"] else "2021"
+            return version, [f"{version} decided by the {by}"] + reasons
+    if table["2019"] or text["2019"]:
+        return None, reasons + ["signals of both versions, equally strong"]
+    if not cell_keys and ((year is not None and year < 2019) or _PRE2019_HEADINGS.search(text_of)):
         return "pre2019", reasons + ["no standard tables; pre-2019 year or structure"]
     return None, reasons
 
