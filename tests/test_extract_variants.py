@@ -145,3 +145,17 @@ def test_a_2021_page_with_a_2019_table_two_is_2019(page):
     assert [v[f"table2.art20_1.{r}.{c}"] for r in ("rules", "normative_docs")
             for c in ("new_made", "new_published", "total_published")] == [1, 2, 3, 4, 5, 6]
     assert v["table3.r6_other.total"] == 11 and "table3.r6_total.total" not in v
+
+
+def test_table_three_with_a_row_number_column(page):
+    """Every row of table 三 led by a 序号 cell: the cells are those typed by hand from the page."""
+    from extract_handmade import PINGTAN_2025
+
+    start = page.rfind("<table", 0, page.index("申请人情况"))
+    end = page.index("</table>", start)
+    count = iter(["序号", ""] + [str(n) for n in range(1, 100)])     # two header rows, then the data rows
+    table = re.sub(r"<tr[^>]*>", lambda m: f"<tr><td>{next(count)}</td>", page[start:end])
+    ex = extract_document((page[:start] + table + page[end:]).encode("utf-8"), filename="report.html")
+    assert ex.status == "ok", ex.message
+    want = {k: v for k, v in PINGTAN_2025.items() if k.startswith("table3.")}
+    assert {k: v for k, v in ex.values().items() if k.startswith("table3.")} == want
