@@ -89,3 +89,19 @@ def test_exact_labels_take_no_fuzzy_path(page):
     assert ex.status == "ok" and not any("fuzzy" in w for w in ex.warnings)
     assert ex.template_reasons[:2] == ["2021 decided by the table structure",
                                        "table 二 has 2021 columns amount_10k_yuan,in_force,issued,repealed"]
+
+
+def test_nianbao_extract_shows_the_fuzzy_match_and_the_template_reasons(page, tmp_path, capsys):
+    import argparse
+
+    from pipelines import extract_cli
+
+    path = tmp_path / "report.html"
+    path.write_text(page.replace("2.其他法律行政法规禁止公开", "2.其他法律行政止公开"), encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    extract_cli.add_arguments(parser)
+    assert extract_cli.run(parser.parse_args([str(path)])) == 0
+    out = capsys.readouterr().out
+    assert "template:  2021 (2021 decided by the table structure; table 二 has 2021 columns" in out
+    warnings = out[out.index("\nwarnings\n"):]
+    assert "'2.其他法律行政止公开' matched to template label '2.其他法律行政法规禁止公开'" in warnings
