@@ -187,7 +187,8 @@ def _wide(reports: list[dict[str, Any]], cells: dict[int, list[sqlite3.Row]]) ->
                             key=lambda t: {"2021": 0, "2019": 1, "pre2019": 2}.get(t, 3))
     per_version: dict[int, dict[str, Any]] = {}
     keys_seen: set[str] = set()
-    for vid, rows in cells.items():
+    for vid in {r["version_id"] for r in reports if r["version_id"] is not None}:
+        rows = cells.get(vid, [])
         values = {views.cell_key(c["table"], c["row"], c["column"]): c["value"] for c in rows}
         per_version[vid] = values
         keys_seen.update(values)
