@@ -168,3 +168,12 @@ def test_wrong_arguments(tmp_path, capsys):
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 2
+
+
+def test_datasette_describes_the_views():
+    from nianbao.datasette.app import load_metadata
+
+    tables = load_metadata()["databases"]["nianbao"]["tables"]
+    assert "sites" in tables  # metadata.yml's own tables are kept
+    assert "结转下年度" in tables["report_cells_wide"]["columns"][KEY]
+    assert "table_source" in tables["current_cells"]["columns"]

@@ -24,7 +24,13 @@ WRITE_PLUGINS = ("datasette-write", "datasette-insert", "datasette-upload-csvs",
 
 
 def load_metadata() -> dict[str, Any]:
-    return yaml.safe_load((HERE / "metadata.yml").read_text(encoding="utf-8"))
+    from pipelines.views import datasette_columns
+
+    metadata = yaml.safe_load((HERE / "metadata.yml").read_text(encoding="utf-8"))
+    tables = metadata.setdefault("databases", {}).setdefault(DB_NAME, {}).setdefault("tables", {})
+    for view, described in datasette_columns().items():  # the export's views: one column per template cell
+        tables.setdefault(view, described)
+    return metadata
 
 
 class SnapshotDatabase(Database):
