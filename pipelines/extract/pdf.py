@@ -179,8 +179,10 @@ def read_pdf(body: bytes, max_pages: int = 200) -> Read:
                 x, y = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
                 return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
 
-            texts.append(page.extract_text() or "")
-            prose += (page.filter(outside).extract_text() or "").splitlines()
+            text = page.extract_text() or ""
+            texts.append(text)
+            # the prose is the text outside the tables: the page's own text when it has none (one layout pass)
+            prose += (page.filter(outside).extract_text() or "" if boxes else text).splitlines()
             page.flush_cache()
     return Read(text="\n".join(texts), prose=prose, tables=tables, notes=notes + ocr_read.notes,
                 ocr_pages=ocr_read.ocr_pages, readings=ocr_read.readings)
