@@ -52,7 +52,7 @@ class ExportSummary:
 META = [
     ("report_id", "报告编号 report id", "int"),
     ("version_id", "版本编号 version id (the version the numbers come from)", "int"),
-    ("is_current", "是否当前版本 1 when the version is the report's current one", "int"),
+    ("is_current", "是否当前版本 1 when the version is current (of the report or of its page)", "int"),
     ("site", "网站 site key", "text"),
     ("site_name", "网站名称", "text"),
     ("region", "地区", "text"),
@@ -116,7 +116,8 @@ def _reports(conn: sqlite3.Connection, site: str | None, region: str | None, yea
     else:
         versions = views.CHOSEN_VERSIONS_SQL
     sql = f"""
-    SELECT r.id AS report_id, ch.version_id, (ch.version_id = r.current_version_id) AS is_current, r.site,
+    SELECT r.id AS report_id, ch.version_id, (ch.version_id = r.current_version_id OR ch.version_id IN (SELECT current_version_id FROM pages
+      WHERE report_id = r.id)) AS is_current, r.site,
       s.name AS site_name, s.region, substr(coalesce(s.site_code, r.site_code), 1, 6) AS division_code, r.agency,
       r.year, r.title, v.template, r.published, r.first_seen, r.status, v.extraction_status, r.url,
       p.kind AS table_source, v.page_url AS table_source_url, c.warc_file AS capture_warc_file,

@@ -49,6 +49,7 @@ def test_csv_one_row_per_report_with_bom_and_labels(exported):
     rows = _csv_rows(path)
     assert len(rows) == exported["reports"]
     assert len({r["report_id"] for r in rows}) == len(rows)
+    assert {r["is_current"] for r in rows} == {"1"}  # an attachment's version is its page's current one
     row = _xicheng_2020(rows)
     assert row[KEY] == "55"
     assert row["agency_kind"] == "本级政府" and row["site"] == "xicheng" and row["division_code"] == "110102"
