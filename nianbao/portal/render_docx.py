@@ -72,13 +72,18 @@ def _table(doc, table: grid.Table) -> None:
     matrix, spans = grid.expand(table)
     t = doc.add_table(rows=len(matrix), cols=table.ncols)
     t.style = "Table Grid"
+    # python-docx's Table.cell() walks the whole table on every call (seconds per report): the row-major cell
+    # list it walks is taken once before the merges (spans are disjoint, so each merge's corners are still the
+    # cells that Table.cell() would give) and once after them.
+    cells = t._cells
     for r0, c0, r1, c1 in spans:
-        t.cell(r0, c0).merge(t.cell(r1, c1))
+        cells[r0 * table.ncols + c0].merge(cells[r1 * table.ncols + c1])
+    cells = t._cells
     for r, row in enumerate(matrix):
         for col, text in enumerate(row):
             if text is None:
                 continue
-            cell = t.cell(r, col)
+            cell = cells[r * table.ncols + col]
             lines = text.split("\n")
             para = cell.paragraphs[0]
             for i, line in enumerate(lines):
