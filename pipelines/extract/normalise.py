@@ -6,6 +6,7 @@ Labels are compared NFKC-normalised, without any whitespace, with brackets unifi
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ def collapse(text: str) -> str:
     return _SPACES.sub(" ", nfkc(text)).strip()
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure, and called for every label pair compared
 def label(text: str) -> str:
     """A label for comparison: NFKC, no whitespace, brackets unified, no quotes, no trailing colon."""
     s = _SPACES.sub("", nfkc(text)).translate(_BRACKETS)
@@ -33,6 +35,7 @@ def label(text: str) -> str:
     return s.rstrip(":;,.")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def core(text: str) -> str:
     """A label without its ordinal prefixes ("三、", "(一)", "1.")."""
     s = label(text)
