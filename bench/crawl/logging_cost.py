@@ -26,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import scrapy  # noqa: E402
 from scrapy.crawler import CrawlerRunner  # noqa: E402
 from scrapy.utils.log import LogCounterHandler  # noqa: E402
-
 from scrapy.utils.reactor import install_reactor  # noqa: E402
 
 from crawler import logcount  # noqa: E402
