@@ -7,9 +7,9 @@ import json
 import sys
 
 from nianbao.commands import command, data_arg, json_arg, wait_arg
-from pipelines import database, queries
-from pipelines.diff import cell_diff, cell_label, format_value, render_text_diff, text_diff
-from pipelines.search import search
+
+# The pipelines are imported by the commands that run, not when the parser is built: every `nianbao` command
+# builds the parser of all of them (sqlite-utils alone is a fifth of a second to import).
 
 
 def _changes_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,6 +40,8 @@ def _search_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _cell_lines(cells: list[dict]) -> list[str]:
+    from pipelines.diff import cell_label, format_value
+
     return [f"    {c['table']} {cell_label(c['table'], 'row', c['row'])} × {cell_label(c['table'], 'column', c['column'])}:"
             f" {format_value(c.get('old'))} -> {format_value(c.get('new'))}" for c in cells]
 
@@ -48,6 +50,9 @@ def _cell_lines(cells: list[dict]) -> list[str]:
 @command("changes", "list changes (new, changed, restored, removed reports) with their diffs",
          data_arg, _changes_arguments, json_arg, reads="db")
 def cmd_changes(args: argparse.Namespace) -> int:
+    from pipelines import database, queries
+    from pipelines.diff import render_text_diff
+
     db = database.connect(args.data)
     rows = queries.changes(db, since=args.since, kinds=tuple(args.kind) if args.kind else None)
     if args.all:
@@ -72,6 +77,8 @@ def cmd_changes(args: argparse.Namespace) -> int:
 @command("history", "a page's fetches with their outcomes, and its versions", _url_argument, data_arg, json_arg,
          reads="db")
 def cmd_history(args: argparse.Namespace) -> int:
+    from pipelines import database, queries
+
     db = database.connect(args.data)
     info = queries.history(db, args.url)
     if args.json:
@@ -98,6 +105,9 @@ def cmd_history(args: argparse.Namespace) -> int:
 @command("diff", "cell and text differences between two versions of a report", _versions_arguments, data_arg,
          json_arg, reads="db")
 def cmd_diff(args: argparse.Namespace) -> int:
+    from pipelines import database, queries
+    from pipelines.diff import cell_diff, render_text_diff, text_diff
+
     db = database.connect(args.data)
     a, b = queries.version(db, args.a), queries.version(db, args.b)
     for vid, v in ((args.a, a), (args.b, b)):
@@ -124,6 +134,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 @command("search", "search report text (Chinese, one- and two-character words included)", _search_arguments,
          data_arg, json_arg, reads="db")
 def cmd_search(args: argparse.Namespace) -> int:
+    from pipelines import database
+    from pipelines.search import search
+
     db = database.connect(args.data)
     rows = search(db, " ".join(args.words), limit=args.limit)
     if args.json:

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from nianbao.commands import UsageError, command, data_arg
-from pipelines import database
 from pipelines.export import FORMATS, ExportError, export_reports
 
 
@@ -38,6 +37,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     fmt = args.format or (args.output.suffix.lstrip(".").lower() if args.output.suffix.lstrip(".").lower()
                           in FORMATS else "csv")
     try:
+        from pipelines import database
+
         summary = export_reports(database.db_path(args.data), fmt, args.output, site=args.site,
                                  region=args.region, year=args.year, all_versions=args.all_versions, long=args.long)
     except ExportError as exc:

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import views
-from pipelines.database import now_iso
+
+
+def _now() -> str:
+    from pipelines.database import now_iso  # imported when an export runs, not when the CLI's parser is built
+
+    return now_iso()
+
 
 FORMATS = ("csv", "xlsx", "parquet", "json")
 REPORT_PAGE = "/-/nianbao/report/{}"  # `nianbao serve`'s report version page (nianbao/datasette/plugin.py)
@@ -247,7 +253,7 @@ def _write_csv(table: _Table, path: Path) -> list[Path]:
 
 
 def _write_json(table: _Table, path: Path, source: str) -> list[Path]:
-    doc = {"source": source, "exported": now_iso(),
+    doc = {"source": source, "exported": _now(),
            "columns": [{"name": n, "label": lab, "type": k}
                        for n, lab, k in zip(table.columns, table.labels, table.kinds, strict=True)],
            "rows": [dict(zip(table.columns, row, strict=True)) for row in table.rows]}
@@ -264,7 +270,7 @@ def _write_parquet(table: _Table, path: Path, source: str) -> list[Path]:
               for n, lab, k in zip(table.columns, table.labels, table.kinds, strict=True)]
     columns = list(zip(*table.rows, strict=True)) if table.rows else [() for _ in fields]
     arrays = [pa.array(list(col), type=f.type) for col, f in zip(columns, fields, strict=True)]
-    schema = pa.schema(fields, metadata={"source": source, "exported": now_iso()})
+    schema = pa.schema(fields, metadata={"source": source, "exported": _now()})
     pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path)
     return [path, _write_labels(table, path)]
 
@@ -275,7 +281,7 @@ def _write_xlsx(tables: list[_Table], path: Path, source: str) -> list[Path]:
     book = Workbook()
     readme = book.active
     readme.title = "README"
-    for line in (["nianbao export"], ["source", source], ["exported (UTC)", now_iso()],
+    for line in (["nianbao export"], ["source", source], ["exported (UTC)", _now()],
                  ["rows", sum(len(t.rows) for t in tables)],
                  ["sheets", "one per template version; row 1: column keys, row 2: Chinese labels"],
                  ["blanks", "an empty cell was not published (never 0); money in 万元"],

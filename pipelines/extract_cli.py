@@ -7,10 +7,10 @@ import json
 import mimetypes
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipelines import checks as rules
-from pipelines.extract import Extraction, extract_document
-from pipelines.extract import template as tpl
+if TYPE_CHECKING:  # the extraction modules are imported by run(), not when the CLI's parser is built
+    from pipelines.extract import Extraction
 
 T3_HEAD = ("自然人", "商业企业", "科研机构", "社会公益", "法律服务", "其他", "总计")
 
@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pipelines.extract import extract_document
+
     path = Path(args.file)
     try:
         body = path.read_bytes()
@@ -43,6 +45,9 @@ MISSING_SHOWN = 20
 
 def _missing(ex: Extraction) -> list[str]:
     """Template cells not placed, for a document whose tables follow a 2019/2021 template."""
+    from pipelines import checks as rules
+    from pipelines.extract import template as tpl
+
     if ex.template not in tpl.VERSIONS or not any(c.table in rules.STANDARD_TABLES for c in ex.cells):
         return []
     return rules.missing_cells(ex.cells, ex.template)
@@ -54,6 +59,8 @@ def _fmt(v: int | float | None) -> str:
 
 def summary(ex: Extraction) -> str:
     """A readable report: metadata, the three tables laid out, checks and warnings."""
+    from pipelines.extract import template as tpl
+
     out = [f"status:    {ex.status} ({ex.message})" if ex.message else f"status:    {ex.status}",
            f"title:     {ex.title or '-'}", f"agency:    {ex.agency or '-'}",
            f"year:      {ex.year or '-'}   published: {ex.published or '-'}   site code: {ex.site_code or '-'}",

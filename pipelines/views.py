@@ -11,8 +11,10 @@ version, then to the lower id. `CHOSEN_VERSIONS_SQL` is that choice, in one plac
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 from domain import templates
 
