@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Protocol
 
+from domain.agency import agency_kind  # noqa: F401 - also imported from here (sqlfuncs, cross-report checks)
 from pipelines.extract import template as tpl
 from pipelines.extract.model import Cell, Check
 from pipelines.extract.normalise import collapse
@@ -384,25 +385,6 @@ def n_r11(report: _Report, v: Values) -> Check:
     if unsure:
         return Check("N-R11", UNCERTAIN, "; ".join(unsure), severity="warning")
     return Check("N-R11", PASS, "overview figures agree with the tables: " + ", ".join(found), severity="warning")
-
-
-_STREET = re.compile(r"(?:街道|街道办事处|乡人民政府|镇人民政府|乡|镇)$")
-_GOVERNMENT = re.compile(r"(?:人民政府|管委会|管理委员会)$")
-_REGION = re.compile(r"(?:省|市|区|县|旗|自治州|自治县|盟|实验区|新区|开发区)$")
-_DEPARTMENT_WORDS = re.compile(r"局|委员会|委|办公室|办公厅|办|中心|厅|署|院|所|队|站|会")
-
-
-def agency_kind(name: str | None) -> str | None:
-    """"government" (本级, due 31 Mar), "department" (due 31 Jan), "street" (local rules) or None."""
-    if not name:
-        return None
-    if _STREET.search(name):
-        return "street"
-    if _GOVERNMENT.search(name):
-        return "government"
-    if _REGION.search(name) and not _DEPARTMENT_WORDS.search(name):
-        return "government"
-    return "department"
 
 
 def time_r14(year: int | None, published: str | None, agency: str | None) -> Check:

@@ -202,8 +202,37 @@ def _v11(db: sqlite_utils.Database) -> None:
         restrict_update_trigger(db)
 
 
+def _v12(db: sqlite_utils.Database) -> None:
+    """Stable identities (issue 14): each version's digest, the key of its permalink, kept by `reevaluate` (an
+    aliased version keeps its digest in `version_aliases`); every spelling of an agency with its canonical name
+    (domain/agency.py); existing reports renamed to their canonical agency where no report of that name and year
+    exists already (a clash is left as it is, its spelling recorded)."""
+    from domain.agency import canonical_agency
+    from pipelines.versions import digest_of
+
+    _add_columns(db, "report_versions", {"digest": str})
+    for version_id, content_hash in db.execute(
+            "SELECT id, content_hash FROM report_versions WHERE digest IS NULL").fetchall():
+        db.execute("UPDATE report_versions SET digest = ? WHERE id = ?", [digest_of(content_hash), version_id])
+    db["report_versions"].create_index(["digest"], if_not_exists=True)
+    _add_columns(db, "version_aliases", {"old_digest": str})
+    db["agency_names"].create(
+        {"site": str, "name": str, "canonical": str, "source": str, "first_seen": str, "last_seen": str},
+        pk=("site", "name"), if_not_exists=True)
+    db["agency_names"].create_index(["site", "canonical"], if_not_exists=True)
+    regions = dict(db.execute("SELECT key, region FROM sites").fetchall())
+    for report_id, site, agency, year, source, first, last in db.execute(
+            "SELECT id, site, agency, year, agency_from, first_seen, last_seen FROM reports").fetchall():
+        canonical = canonical_agency(agency, regions.get(site))
+        if canonical != agency and not db.execute("SELECT 1 FROM reports WHERE site = ? AND agency = ? AND year = ?",
+                                                  [site, canonical, year]).fetchone():
+            db.execute("UPDATE reports SET agency = ? WHERE id = ?", [canonical, report_id])
+        db.execute("INSERT OR IGNORE INTO agency_names (site, name, canonical, source, first_seen, last_seen) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", [site, agency, canonical, source, first, last])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10,
-                                                             _v11]
+                                                             _v11, _v12]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

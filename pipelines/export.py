@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines import views
+from domain.agency import DEPARTMENT, KIND_LABELS
+from domain.agency import agency_kind as classify_agency
+from pipelines import permalinks, views
 
 
 def _now() -> str:
@@ -29,7 +31,7 @@ def _now() -> str:
 
 
 FORMATS = ("csv", "xlsx", "parquet", "json")
-REPORT_PAGE = "/-/nianbao/report/{}"  # `nianbao serve`'s report version page (nianbao/datasette/plugin.py)
+PLUGIN_BASE = "/-/nianbao/"  # `nianbao serve`'s plugin pages (nianbao/datasette/plugin.py); permalinks below it
 
 
 class ExportError(Exception):
@@ -72,7 +74,8 @@ META = [
     ("first_seen", "首次采集 first seen (UTC)", "text"),
     ("status", "报告状态 report status", "text"),
     ("extraction_status", "提取状态 extraction status of the version", "text"),
-    ("permalink", "版本页面 report version page of `nianbao serve`", "text"),
+    ("permalink", "版本永久链接 the version's permalink in `nianbao serve` (by content digest)", "text"),
+    ("report_permalink", "报告永久链接 the report's permalink in `nianbao serve` (site/year/agency)", "text"),
     ("url", "原始网址 the report's URL", "text"),
     ("table_source", "数据来源 report (the report page) or attachment", "text"),
     ("table_source_url", "数据来源网址 the page the numbers come from", "text"),
@@ -85,14 +88,7 @@ META = [
 
 def agency_kind(agency: str | None, site_name: str | None, region: str | None) -> str:
     """本级政府 (the site's own government), 街道乡镇 (a street office, township or town) or 部门."""
-    name = (agency or "").strip()
-    own = {x for x in (site_name, region, f"{region}人民政府" if region else None) if x}
-    if name in own or (name.endswith("人民政府") and "办公" not in name and name.startswith(region or "\0")):
-        return "本级政府"
-    if any(word in name for word in ("街道", "乡人民政府", "镇人民政府", "乡政府", "镇政府")) or \
-            name.endswith(("乡", "镇")):
-        return "街道乡镇"
-    return "部门"
+    return KIND_LABELS[classify_agency(agency, site_name, region) or DEPARTMENT]
 
 
 def _open(db_path: Path) -> sqlite3.Connection:
@@ -137,7 +133,10 @@ def _reports(conn: sqlite3.Connection, site: str | None, region: str | None, yea
     for row in conn.execute(sql, params):
         item = dict(row)
         item["agency_kind"] = agency_kind(item["agency"], item["site_name"], item["region"])
-        item["permalink"] = REPORT_PAGE.format(item["version_id"]) if item["version_id"] is not None else None
+        version_link = permalinks.version_permalink(conn, item["version_id"])
+        item["permalink"] = PLUGIN_BASE + version_link if version_link else None
+        item["report_permalink"] = PLUGIN_BASE + permalinks.report_path(item["site"], item["year"], item["agency"]) \
+            if None not in (item["site"], item["year"], item["agency"]) else None
         if item["table_source"] is None and item["version_id"] is not None:
             item["table_source"] = "report"
         rows.append(item)

@@ -11,26 +11,27 @@ from typing import Any
 
 import sqlite_utils
 
-from pipelines import queries
+from pipelines import permalinks, queries
 from pipelines.alerts import build_digest, send_digest, should_alert_site_failure
 from pipelines.database import now_iso
 
 SITE_FAILURE_THRESHOLD = 3
 
 
-def version_ref(version_id: int | None) -> str | None:
-    """How a digest points at an archived version: a path under the Datasette link base (nianbao serve)."""
+def version_ref(db: sqlite_utils.Database, version_id: int | None) -> str | None:
+    """How a digest points at an archived version: its permalink (pipelines/permalinks.py, by content digest, so
+    the link outlives reevaluate, reindex and upgrades) under the Datasette link base of `nianbao serve`."""
     if version_id is None:
         return None
-    return f"report/{version_id}"
+    return permalinks.version_permalink(db, version_id) or f"report/{version_id}"
 
 
 def run_changes(db: sqlite_utils.Database, run_id: str) -> list[dict[str, Any]]:
     """The run's changes (pipelines.queries.changes) as the digest wants them: site names, before/after links."""
     return [
         dict(change, site=change["site_name"] or change["site"],
-             before=version_ref(change["previous_version_id"]) if change["kind"] != "new" else None,
-             after=version_ref(change["version_id"]) if change["kind"] != "removed" else None)
+             before=version_ref(db, change["previous_version_id"]) if change["kind"] != "new" else None,
+             after=version_ref(db, change["version_id"]) if change["kind"] != "removed" else None)
         for change in queries.changes(db, run_id=run_id, limit=100000)
     ]
 

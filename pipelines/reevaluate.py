@@ -80,8 +80,8 @@ def _detach(db: sqlite_utils.Database, url: str) -> dict[str, Any]:
     """Set the page's versions and changes aside (their ids held, invisible to change detection), clear the state
     derived from them and return what the rebuild needs to keep ids and outcomes."""
     marker = DETACHED + url
-    versions = [dict(zip(("id", "capture_id", "content_hash"), row, strict=True)) for row in db.execute(
-        "SELECT id, capture_id, content_hash FROM report_versions WHERE page_url IN (?, ?) ORDER BY id",
+    versions = [dict(zip(("id", "capture_id", "content_hash", "digest"), row, strict=True)) for row in db.execute(
+        "SELECT id, capture_id, content_hash, digest FROM report_versions WHERE page_url IN (?, ?) ORDER BY id",
         [url, marker])]
     changes = [dict(zip(CHANGE_KEYS, row, strict=True)) for row in db.execute(
         f"SELECT {', '.join(CHANGE_KEYS)} FROM changes WHERE page_url IN (?, ?) ORDER BY id", [url, marker])]
@@ -142,9 +142,13 @@ def _settle(db: sqlite_utils.Database, url: str, old: dict[str, Any]) -> dict[st
     top = db.execute("SELECT max(coalesce((SELECT max(id) FROM report_versions), 0), "
                      "coalesce((SELECT max(old_id) FROM version_aliases), 0))").fetchone()[0]
     aliased = {row[0] for row in db.execute("SELECT old_id FROM version_aliases")}
+    digests = {v["id"]: v["digest"] for v in old["versions"]}
     for row in new:
         if row["id"] in mapping:
             _renumber_version(db, row["id"], mapping[row["id"]])
+            if digests.get(mapping[row["id"]]):  # the permalink made from it keeps working after an upgrade
+                db.execute("UPDATE report_versions SET digest = ? WHERE id = ?",
+                           [digests[mapping[row["id"]]], mapping[row["id"]]])
         elif row["id"] in aliased:
             top += 1
             _renumber_version(db, row["id"], top)
@@ -158,8 +162,8 @@ def _settle(db: sqlite_utils.Database, url: str, old: dict[str, Any]) -> dict[st
             "(SELECT current_version_id FROM pages WHERE url = ?))", [version["capture_id"], url]).fetchone()[0]
         if target is None:
             continue
-        db.execute("INSERT OR REPLACE INTO version_aliases (old_id, new_id, created) VALUES (?, ?, ?)",
-                   [version["id"], target, now_iso()])
+        db.execute("INSERT OR REPLACE INTO version_aliases (old_id, new_id, created, old_digest) VALUES (?, ?, ?, ?)",
+                   [version["id"], target, now_iso(), version.get("digest")])
         db.execute("UPDATE version_aliases SET new_id = ? WHERE new_id = ?", [target, version["id"]])
         aliases += 1
     # A change keeps its id and the time it was first detected (the rebuild dates it by its capture).

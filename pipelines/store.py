@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 from crawler.items import OtherPage, PageBlocked, ReportAttachment, ReportPage
+from domain.agency import canonical_agency
+from domain.recognise import normalise_title
 from pipelines import database
 from pipelines.database import now_iso
 
@@ -66,7 +68,11 @@ def upsert_site(db, key: str, name: str, site_code: str | None, region: str | No
 
 
 def store_report(db, item: ReportPage) -> int:
+    """The report row (site, canonical agency, data year) and its pages; the agency's spelling on this page is
+    recorded in `agency_names`, so that one body's series is one report series however each year spells it."""
     seen = now_iso()
+    found = db.execute("SELECT region FROM sites WHERE key = ?", [item.site]).fetchone()
+    agency = canonical_agency(item.agency, found[0] if found else None)
     with db.conn:
         db.execute(
             "INSERT INTO reports (site, agency, year, title, url, format, published, site_code, agency_from, "
@@ -76,17 +82,26 @@ def store_report(db, item: ReportPage) -> int:
             "format = CASE WHEN reports.format = 'html' THEN 'html' ELSE excluded.format END, "
             "published = coalesce(excluded.published, published), "
             "site_code = coalesce(excluded.site_code, site_code), last_seen = excluded.last_seen",
-            [item.site, item.agency, item.year, item.title, item.url, item.format, item.published, item.site_code,
+            [item.site, agency, item.year, item.title, item.url, item.format, item.published, item.site_code,
              item.agency_from, seen, seen],
         )
         report_id = db.execute(
-            "SELECT id FROM reports WHERE site = ? AND agency = ? AND year = ?", [item.site, item.agency, item.year]
+            "SELECT id FROM reports WHERE site = ? AND agency = ? AND year = ?", [item.site, agency, item.year]
         ).fetchone()[0]
+        record_agency_name(db, item.site, normalise_title(item.agency or "") or agency, agency, item.agency_from, seen)
         kind = "report" if item.format in ("html", "attachment") else "attachment"
         _upsert_page(db, item.url, item.site, kind, report_id, item.title, None, seen)
         for url in item.attachments:
             _upsert_page(db, url, item.site, "attachment", report_id, None, None, seen)
     return report_id
+
+
+def record_agency_name(db, site: str, name: str, canonical: str, source: str | None, seen: str) -> None:
+    """One row per spelling of an agency on a site: the canonical name it stands for, where it was read, when."""
+    db.execute(
+        "INSERT INTO agency_names (site, name, canonical, source, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(site, name) DO UPDATE SET canonical = excluded.canonical, last_seen = excluded.last_seen",
+        [site, name, canonical, source, seen, seen])
 
 
 def store_attachment(db, item: ReportAttachment) -> None:

@@ -268,10 +268,22 @@ def cells_of(db, version_id: int) -> list[dict[str, Any]]:
     return [dict(zip(("table", "row", "column", "value", "raw", "unit"), r, strict=True)) for r in rows]
 
 
+DIGEST_LENGTH = 16  # hex digits of the content hash in a version's permalink: 64 bits
+
+
+def digest_of(content_hash: str | None) -> str | None:
+    """A version's digest: the start of its content hash (a byte-compared version's `raw:` prefix dropped). It is
+    the key of the version's permalink and is kept when `reevaluate` renumbers or merges versions, so a link made
+    before a normaliser upgrade still finds its version."""
+    if not content_hash:
+        return None
+    return content_hash.removeprefix("raw:")[:DIGEST_LENGTH]
+
+
 def _insert_version(db, page: dict, content: Content, capture_id: str | None, seen: str) -> int:
     version_id = db["report_versions"].insert({
         "report_id": page["report_id"], "page_url": page["url"], "capture_id": capture_id,
-        "content_hash": content.content_hash, "raw_sha256": None, "first_seen": seen, "last_seen": seen,
+        "content_hash": content.content_hash, "digest": digest_of(content.content_hash), "raw_sha256": None, "first_seen": seen, "last_seen": seen,
         "title": content.meta.get("title"), "agency": content.meta.get("agency"), "year": content.meta.get("year"),
         "published": content.meta.get("published"), "site_code": content.meta.get("site_code"),
         "template": content.meta.get("template"), "text": content.text, "normalised_text": content.normalised_text,

@@ -8,7 +8,7 @@ import re
 import sqlite3
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
@@ -18,6 +18,7 @@ from archive.reader import decoded_body, payload, read_record
 from nianbao.datasette.app import BASE_PATH, DB_NAME
 from nianbao.datasette.report import one, report_context, rows_as_dicts
 from nianbao.datasette.sqlfuncs import table_name
+from pipelines import permalinks
 from pipelines.diff import cell_label, format_value, render_text_diff
 
 KIND_LABELS = {"new": "新增 new", "changed": "变更 changed", "restored": "恢复 restored", "removed": "删除 removed"}
@@ -85,6 +86,35 @@ async def report_page(datasette, request):
         if alias is not None:
             return Response.redirect(f"{_base(datasette)}/report/{alias}")
         raise NotFound(f"no report version {version_id}")
+    return await _report_response(datasette, request, context)
+
+
+async def version_permalink_page(datasette, request):
+    """`v/{digest}`: the version a content digest names (pipelines/permalinks.py), shown at this address."""
+    digest = request.url_vars["digest"]
+    version_id = await _db(datasette).execute_fn(lambda conn: permalinks.resolve_version(conn, digest))
+    if version_id is None:
+        raise NotFound(f"no report version with digest {digest}")
+    context = await _db(datasette).execute_fn(lambda conn: report_context(conn, version_id))
+    return await _report_response(datasette, request, context)
+
+
+async def report_permalink_page(datasette, request):
+    """`r/{site}/{year}/{agency}`: the report's version whose numbers the exports use, shown at this address."""
+    site, year, agency = (request.url_vars[k] for k in ("site", "year", "agency"))
+
+    def find(conn):
+        report_id = permalinks.resolve_report(conn, unquote(site), year, unquote(agency))
+        version_id = permalinks.current_version(conn, report_id) if report_id is not None else None
+        return report_context(conn, version_id) if version_id is not None else None
+
+    context = await _db(datasette).execute_fn(find)
+    if context is None:
+        raise NotFound(f"no report of {unquote(agency)} for {year} on site {unquote(site)}")
+    return await _report_response(datasette, request, context)
+
+
+async def _report_response(datasette, request, context: dict[str, Any]) -> Response:
     arrival = context["arrival"]
     if arrival:
         diff = await _db(datasette).execute_fn(lambda conn: _change_diffs(conn, arrival["id"]))

@@ -3,6 +3,8 @@
 | page | shows |
 |---|---|
 | `/-/nianbao/report/{version_id}` | a report version: metadata, tables 二/三/四 as in the form, checks, versions, diff |
+| `/-/nianbao/v/{digest}` | the same page for the version of that content digest (permalink: survives reevaluate, reindex, upgrades) |
+| `/-/nianbao/r/{site}/{year}/{agency}` | the same page for a report's version with its tables (permalink of the report) |
 | `/-/nianbao/change/{id}` | one change: cell diffs with labels and the text diff |
 | `/-/nianbao/changes` | recent changes (`?kind=changed`) |
 | `/-/nianbao/coverage` | agency × data year matrix (found, late, missing, removed, attachment-only) |
@@ -189,6 +191,8 @@ def register_routes():
         # Ids are matched loosely and checked by the page: a malformed id is the page's 404 (Datasette 0.65's
         # own 404 for an unmatched path fails with `rich` installed and answers 500).
         (rf"^{BASE_PATH}/report/(?P<version_id>[^/]+)$", pages.report_page),
+        (rf"^{BASE_PATH}/v/(?P<digest>[^/]+)$", pages.version_permalink_page),
+        (rf"^{BASE_PATH}/r/(?P<site>[^/]+)/(?P<year>[^/]+)/(?P<agency>[^/]+)$", pages.report_permalink_page),
         (rf"^{BASE_PATH}/change/(?P<change_id>[^/]+)$", pages.change_page),
         (rf"^{BASE_PATH}/changes$", pages.changes_page),
         (rf"^{BASE_PATH}/coverage$", pages.coverage_page),

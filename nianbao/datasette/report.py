@@ -14,6 +14,7 @@ from typing import Any
 
 from domain.templates import versions as templates
 from pipelines import checks as rules
+from pipelines import permalinks
 from pipelines.diff import format_value
 from pipelines.extract.model import Cell
 
@@ -244,7 +245,7 @@ def report_context(conn: sqlite3.Connection, version_id: int) -> dict[str, Any] 
     tv = template_version(version.get("template"), year, cells)
     grids = [table2_grid(tv, by_key, marks), table3_grid(tv, by_key, marks), table4_grid(tv, by_key, marks)]
     versions = rows_as_dicts(conn.execute(
-        "SELECT v.id, v.page_url, v.first_seen, v.last_seen, v.content_hash, v.capture_id, "
+        "SELECT v.id, v.page_url, v.first_seen, v.last_seen, v.content_hash, v.capture_id, v.digest, "
         "(SELECT count(*) FROM checks k WHERE k.version_id = v.id AND k.status = 'fail') AS failing "
         "FROM report_versions v WHERE v.report_id = ? ORDER BY v.id", [version["report_id"]]))
     changes = rows_as_dicts(conn.execute(
@@ -264,4 +265,6 @@ def report_context(conn: sqlite3.Connection, version_id: int) -> dict[str, Any] 
         "changes": changes, "arrival": arrival, "capture": capture,
         "sections": sections if isinstance(sections, dict) else {},
         "is_current": report.get("current_version_id") == version_id,
+        "version_permalink": permalinks.version_permalink(conn, version_id),
+        "report_permalink": permalinks.report_permalink(conn, report.get("id")),
     }
