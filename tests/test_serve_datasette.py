@@ -4,6 +4,7 @@ pages, the Atom feed, escaping, read-only snapshots refreshed after a run. Datas
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -173,6 +174,9 @@ def test_changes_feed_is_atom_with_links_to_change_pages(ds):
     assert "2782 → 55" in changed.findtext(f"{ATOM}content")
     path = link.removeprefix("http://localhost")
     assert get(ds, path).status_code == 200
+    permalinks = re.findall(r"(?:before|after): http://localhost(/-/nianbao/v/[0-9a-f]{16})",
+                            changed.findtext(f"{ATOM}content"))
+    assert len(permalinks) == 2 and all(get(ds, p).status_code == 200 for p in permalinks)
 
 
 # ------------------------------------------------------------------------------------------- pages
