@@ -6,6 +6,7 @@ offline (`nianbao extract FILE`) and in the crawl pipeline on every report page 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import traceback
 import zipfile
@@ -187,11 +188,12 @@ def _finish(ex: Extraction, read: Read, meta: Meta) -> None:
     ex.title, ex.agency, ex.agency_source = meta.title, meta.agency, meta.agency_source
     ex.year, ex.published, ex.site_code = meta.year, meta.published, meta.site_code
     ex.warnings += list(meta.notes) + list(read.notes)
-    hint, _ = tpl.detect(read.text, set(), meta.year)
-    cells, issues, notes = map_tables(read.tables, hint=hint if hint in tpl.VERSIONS else None)
-    stats = map_stats(read.tables) if not cells else None
-    if stats is not None and stats.found:
-        cells, issues, notes = stats.cells, issues + stats.issues, notes + stats.notes
+    cells, issues, notes, stats = _cells(read, meta)
+    if not cells and read.full_text is not None:
+        # No cells: the text is what change detection compares, so it is the text extractor's own (htmlpage.py)
+        read = dataclasses.replace(read, text=read.full_text(), full_text=None)
+        ex.text = read.text
+        cells, issues, notes, stats = _cells(read, meta)
     ex.cells = sorted(cells, key=_cell_order)
     ex.warnings += issues + notes
     version, reasons = tpl.detect(read.text, {(c.table, c.row, c.column) for c in cells}, meta.year)
@@ -225,6 +227,16 @@ def _finish(ex: Extraction, read: Read, meta: Meta) -> None:
         from .scan import review
 
         review(ex, read)
+
+
+def _cells(read: Read, meta: Meta) -> tuple[list, list[str], list[str], object]:
+    """The cells of the tables (template hint from the text), else of a pre-2019 统计表."""
+    hint, _ = tpl.detect(read.text, set(), meta.year)
+    cells, issues, notes = map_tables(read.tables, hint=hint if hint in tpl.VERSIONS else None)
+    stats = map_stats(read.tables) if not cells else None
+    if stats is not None and stats.found:
+        cells, issues, notes = stats.cells, issues + stats.issues, notes + stats.notes
+    return cells, issues, notes, stats
 
 
 def _incomplete(ex: Extraction) -> list[str]:

@@ -107,7 +107,11 @@ def check_sizes(root: lxml_html.HtmlElement) -> None:
                 raise LimitExceeded(f"table {i} has {what}: not extracted")
 
 
+def leaf_tables(root: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
+    """Every innermost table under root (layout tables that wrap others are skipped), in document order."""
+    return [t for t in root.iter("table") if next(t.iterdescendants("table"), None) is None]
+
+
 def tables_in(root: lxml_html.HtmlElement) -> list[RawTable]:
-    """Every innermost table under root (layout tables that wrap others are skipped), as grids."""
-    leaves = [t for t in root.iter("table") if next(t.iterdescendants("table"), None) is None]
-    return [expand(t, f"html table {i + 1}") for i, t in enumerate(leaves)]
+    """Every innermost table under root, as grids."""
+    return [expand(t, f"html table {i + 1}") for i, t in enumerate(leaf_tables(root))]

@@ -7,11 +7,14 @@ from copy import deepcopy
 
 import lxml.html
 import trafilatura
+from lxml import etree
+from lxml.cssselect import CSSSelector
 from parsel import Selector
 
 from domain.pagemeta import CONTENT_SELECTORS
 
-from .html_tables import check_sizes, tables_in
+from .grid import RawTable
+from .html_tables import check_sizes, expand, leaf_tables
 from .metadata import Meta, html_meta
 from .normalise import collapse
 from .reader import Read
@@ -20,12 +23,17 @@ from .reader import Read
 # silently cut the tree before the tables.
 _PARSER = lxml.html.HTMLParser(huge_tree=True)
 _ATTACHMENT = re.compile(r"\.(?:pdf|docx?|wps|xlsx?|et|rtf)(?:$|[?#])", re.I)
+# Compiled once (lxml's el.cssselect() translates and compiles the selector on every call).
+_CONTAINERS = tuple(CSSSelector(css, translator="html") for css in CONTENT_SELECTORS)
+_UNSEEN = etree.XPath("//script|//style|//noscript")
+_NEXT_TEXT = etree.XPath("following::text()[normalize-space()][1]")
+_TABLE_TAGS = ("table", "tr", "td", "th")
 
 
 def container(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
     """The article body: the first known CMS container holding text; a fragment is its own container."""
-    for css in CONTENT_SELECTORS:
-        for node in root.cssselect(css):
+    for select in _CONTAINERS:
+        for node in select(root):
             if len(collapse(node.text_content())) > 20:
                 return node
     body = root.find("body")
@@ -58,18 +66,60 @@ def _text(node: lxml.html.HtmlElement, tables: bool = True) -> str:
     return "\n".join(x for x in lines if x)
 
 
+def _table_rows(table: RawTable) -> list[str]:
+    """A grid as text lines, one `| a | b | ` line per row as trafilatura writes tables (cells of a rowspan once)."""
+    out = []
+    for row in table.rows:
+        texts = [s.text for s in row if not s.covered]
+        if any(texts):
+            out.append("| " + " | ".join(texts) + " | ")
+    return out
+
+
+def _with_tables(lines: list[str], leaves: list[lxml.html.HtmlElement], tables: list[RawTable]) -> str:
+    """The page text: the prose lines with each table's rows put back before the first line, after the previous
+    table's place, that holds the text following the table in the page (at the end when none does)."""
+    out = list(lines)
+    cursor = 0
+    for leaf, table in zip(leaves, tables, strict=True):
+        rows = _table_rows(table)
+        following = _NEXT_TEXT(leaf)
+        anchor = collapse(str(following[0]))[:30] if following else ""
+        at = len(out)
+        if anchor:
+            at = next((i for i in range(cursor, len(out)) if anchor in collapse(out[i])), len(out))
+        out[at:at] = rows
+        cursor = at + len(rows)
+    return "\n".join(out)
+
+
 def read_html(text: str, url: str | None) -> tuple[Read, Meta]:
+    """The page's text, prose, tables and attachment links.
+
+    trafilatura runs once per page, on the article container without its tables (the prose); the tables are
+    read as grids. The text (tables included) is the prose with the grids' rows put back in place: running
+    trafilatura on the tables as well cost about two thirds of a report page's CPU (its boilerplate XPaths test
+    every cell's paragraphs and spans). A page whose container holds no table gets the same text from that one
+    run; a page whose tables give no cells keeps trafilatura's own text of the whole container
+    (Read.full_text, read on demand), because such a page's text is what change detection compares."""
     root = lxml.html.document_fromstring(text, parser=_PARSER) if text.strip() else lxml.html.fromstring("<html/>")
-    for bad in root.xpath("//script|//style|//noscript"):
+    for bad in _UNSEEN(root):
         bad.drop_tree()
     check_sizes(root)
     body = container(root)
-    main = _text(body)
-    prose = [x for x in _text(_without_tables(body), tables=False).splitlines() if not x.lstrip().startswith("|")]
+    has_tables = next(body.iter(*_TABLE_TAGS), None) is not None
+    raw = _text(_without_tables(body) if has_tables else body, tables=not has_tables)
+    lines = raw.splitlines()
+    prose = [x for x in lines if not x.lstrip().startswith("|")]
     meta = html_meta(Selector(root=root), url, prose)
     attachments = []
     for a in body.iter("a"):
         href = a.get("href") or ""
         if _ATTACHMENT.search(href):
             attachments.append(href)
-    return Read(text=main, prose=prose, tables=tables_in(body), attachments=attachments), meta
+    leaves = leaf_tables(body)
+    tables = [expand(t, f"html table {i + 1}") for i, t in enumerate(leaves)]
+    if not has_tables:
+        return Read(text=raw, prose=prose, tables=tables, attachments=attachments), meta
+    return Read(text=_with_tables(lines, leaves, tables), prose=prose, tables=tables, attachments=attachments,
+                full_text=lambda: _text(body)), meta

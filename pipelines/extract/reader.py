@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .grid import RawTable
@@ -16,3 +17,6 @@ class Read:
     notes: list[str] = field(default_factory=list)
     ocr_pages: list[int] = field(default_factory=list)    # pages read by OCR (1-based; an image is page 1)
     readings: dict = field(default_factory=dict)           # OCR: slot provenance -> scan.Reading
+    # HTML: the text extractor's own text of the whole container, tables included, when `text` was put together
+    # from the prose and the grids; used (read on demand) for a page whose tables give no cells
+    full_text: Callable[[], str] | None = None

@@ -1,0 +1,80 @@
+"""Old-vs-new check for the HTML reader: every output of extract_document() that change detection sees.
+
+    .venv/bin/python bench/extract/same_output.py dump OUT.json      # with the code before a change
+    .venv/bin/python bench/extract/same_output.py compare OUT.json   # with the code after it
+
+Documents: every HTML page of the demo portal, editions 1 and 2 (report pages, listings, chrome), every real
+page in ../shared/realpages and every .html under tests/. For each: the extraction's text, prose sections, cells,
+status, warnings, checks, and the versions layer's normalised comparable text and content_hash (what
+pipelines/versions.py stores per version). `compare` counts identical documents per field and names the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from nianbao.portal import sites as portal_sites  # noqa: E402
+from pipelines.extract import extract_document  # noqa: E402
+from pipelines.versions import content_of  # noqa: E402
+
+
+def documents() -> list[tuple[str, bytes, str | None]]:
+    docs: list[tuple[str, bytes, str | None]] = []
+    for edition in (1, 2):
+        for site, (_ctx, build) in portal_sites.build_all(edition).items():
+            for path, page in sorted(build.pages.items()):
+                if "html" in (page.content_type or "") and isinstance(page.body, bytes):
+                    docs.append((f"e{edition}/{site}{path}", page.body, page.content_type))
+    for base in (ROOT.parent / "shared" / "realpages", ROOT / "tests"):
+        for f in sorted(base.rglob("*.htm*")):
+            docs.append((str(f.relative_to(ROOT.parent)), f.read_bytes(), "text/html"))
+    return docs
+
+
+def outputs(body: bytes, ctype: str | None) -> dict[str, object]:
+    ex = extract_document(body, content_type=ctype)
+    d = ex.to_json_dict()
+    content = content_of(ex, body)
+    return {"text": ex.text, "preamble": ex.preamble, "sections": d["sections"], "cells": d["cells"],
+            "status": [d["status"], d["message"], d["template"]], "warnings": d["warnings"], "checks": d["checks"],
+            "meta": [d["title"], d["agency"], d["year"], d["published"], d["site_code"]],
+            "normalised": content.normalised_text, "content_hash": content.content_hash}
+
+
+def main(argv: list[str]) -> int:
+    mode, path = argv[0], Path(argv[1])
+    docs = documents()
+    got = {}
+    for name, body, ctype in docs:
+        key = f"{name}#{hashlib.sha256(body).hexdigest()[:12]}"
+        got[key] = outputs(body, ctype)
+    if mode == "dump":
+        path.write_text(json.dumps(got, ensure_ascii=False, sort_keys=True))
+        print(f"{len(got)} documents written to {path}")
+        return 0
+    old = json.loads(path.read_text())
+    missing = sorted(set(old) ^ set(got))
+    fields = list(next(iter(got.values())).keys())
+    same = {f: 0 for f in fields}
+    differ: dict[str, list[str]] = {f: [] for f in fields}
+    for key in sorted(set(old) & set(got)):
+        for f in fields:
+            if json.dumps(old[key][f], ensure_ascii=False, sort_keys=True) == json.dumps(got[key][f], ensure_ascii=False, sort_keys=True):
+                same[f] += 1
+            else:
+                differ[f].append(key)
+    n = len(set(old) & set(got))
+    print(f"{n} documents compared ({len(missing)} in only one run)")
+    for f in fields:
+        print(f"  {f:<13} identical {same[f]}/{n}" + (f"  differ: {', '.join(differ[f][:8])}" if differ[f] else ""))
+    return 0 if not missing and all(v == n for v in same.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
