@@ -146,3 +146,27 @@ def test_changes_pages_in_chromium(chromium, server, shots, tmp_path):
     assert ["表三", "四、结转下年度继续办理", "总计", "2782", "55"] in cell_rows
     assert "2782" not in " ".join(text(el) for el in change.cssselect("div.text-diff del, div.text-diff ins"))
     screenshot(chromium, tmp_path, change_url, shots / "change-xicheng-2020.png", 900)
+
+
+CHART_BLUE = (56, 103, 214)  # the first series colour of nianbao/datasette/charts.py
+
+
+def test_site_and_agency_pages_in_chromium(chromium, server, shots, tmp_path):
+    site_url = f"{server.root}/-/nianbao/site/xicheng"
+    page = dom(chromium, tmp_path, site_url)
+    assert text(page.get_element_by_id("site-title")).startswith("北京市西城区人民政府")
+    charts = page.cssselect("svg.nb-chart")
+    assert len(charts) == 4 and all(c.get("aria-label") for c in charts)
+    years = [text(tr.cssselect("td")[0]) for tr in page.cssselect("table.site-years tbody tr")]
+    assert "2020" in years and years == sorted(years)
+    image = screenshot(chromium, tmp_path, site_url, shots / "site-xicheng.png", 1500)
+    assert count_near(image, CHART_BLUE, 20) > 300  # the charts are drawn, not just present in the DOM
+
+    link = next(a.get("href") for a in page.cssselect("a.agency-link") if text(a) == "北京市西城区人民政府")
+    agency_url = link if link.startswith("http") else server.root + link
+    agency = dom(chromium, tmp_path, agency_url)
+    assert len(agency.cssselect("svg.nb-chart")) == 2
+    row = next(tr for tr in agency.cssselect("table.agency-series tbody tr") if text(tr.cssselect("td")[0]) == "2020")
+    assert text(row.cssselect("td")[1]).startswith("1576")
+    image = screenshot(chromium, tmp_path, agency_url, shots / "agency-xicheng.png", 1100)
+    assert count_near(image, CHART_BLUE, 20) > 100

@@ -15,10 +15,11 @@ from markupsafe import Markup, escape
 
 from archive.commands import TEXT_MIMES, _body_text, _header_text
 from archive.reader import decoded_body, payload, read_record
+from nianbao.datasette import charts
 from nianbao.datasette.app import BASE_PATH, DB_NAME
 from nianbao.datasette.report import one, report_context, rows_as_dicts
 from nianbao.datasette.sqlfuncs import table_name
-from pipelines import permalinks
+from pipelines import indicators, permalinks
 from pipelines.diff import cell_label, format_value, render_text_diff
 
 KIND_LABELS = {"new": "新增 new", "changed": "变更 changed", "restored": "恢复 restored", "removed": "删除 removed"}
@@ -38,7 +39,8 @@ def _base(datasette) -> str:
 
 async def _render(datasette, request, template: str, context: dict[str, Any], status: int = 200) -> Response:
     context = {"nb": _base(datasette), "kind_labels": KIND_LABELS, "table_name": table_name,
-               "cell_label": cell_label, "format_value": format_value, "capture_uuid": capture_uuid, **context}
+               "cell_label": cell_label, "format_value": format_value, "capture_uuid": capture_uuid,
+               "site_path": indicators.site_path, "agency_path": indicators.agency_path, **context}
     html = await datasette.render_template(template, context, request=request)
     response = Response.html(html, status=status)
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -197,6 +199,96 @@ async def coverage_page(datasette, request):
         totals[r["coverage"]] = totals.get(r["coverage"], 0) + 1
     return await _render(datasette, request, "nianbao_coverage.html", {
         "years": years, "agencies": sorted(agencies.items()), "css": COVERAGE_CSS, "totals": totals})
+
+
+# ------------------------------------------------------------------------------------------------ indicators
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _num(value: Any) -> str:
+    return "—" if value is None else format_value(value)
+
+
+def _site_context(conn: sqlite3.Connection, site: str) -> dict[str, Any] | None:
+    row = conn.execute("SELECT key, name, region, site_code FROM sites WHERE key = ?", [site]).fetchone()
+    if row is None:
+        return None
+    figures = indicators.report_figures(conn, site=site)
+    years = indicators.site_summary(figures)
+    labels = [str(y["year"]) for y in years]
+    kinds = list(indicators.KIND_LABELS.values())
+    agencies: dict[str, dict[str, Any]] = {}
+    for f in figures:
+        entry = agencies.setdefault(f.agency, {"agency": f.agency, "kind": indicators.KIND_LABELS.get(f.kind or "", "—"),
+                                               "years": [], "failing": 0,
+                                               "link": indicators.agency_path(site, f.agency)})
+        entry["years"].append(f.year)
+        entry["failing"] += bool(f.failing)
+    return {
+        "site": dict(zip(("key", "name", "region", "site_code"), row, strict=True)), "years": years,
+        "kinds": kinds, "agencies": sorted(agencies.values(), key=lambda a: (a["kind"], a["agency"])), "pct": _pct, "num": _num,
+        "chart_kinds": charts.bar_chart(labels, {k: [y[k] for y in years] for k in kinds},
+                                        "每年报告数 reports per data year by agency kind"),
+        "chart_on_time": charts.line_chart(labels, {"按时 on time": [y["on_time_share"] for y in years]},
+                                           "按时发布占比 on-time share (TIME-R14)", percent=True),
+        "chart_received": charts.line_chart(labels, {"本年新收 received": [y["received"] for y in years],
+                                                     "（七）总计 handled": [y["handled"] for y in years]},
+                                            "申请数 applications (本级政府 report, else the sum)"),
+        "chart_refusals": charts.line_chart(labels, {
+            "不予公开": [y["refused_share"] for y in years], "无法提供": [y["unable_share"] for y in years],
+            "不予处理": [y["not_processed_share"] for y in years]}, "答复结构 refusal mix (share of （七）)",
+            percent=True),
+    }
+
+
+def _agency_context(conn: sqlite3.Connection, site: str, agency: str) -> dict[str, Any] | None:
+    figures = indicators.report_figures(conn, site=site, agency=agency)
+    if not figures:
+        canonical = conn.execute("SELECT canonical FROM agency_names WHERE site = ? AND name = ?",
+                                 [site, agency]).fetchone() if "agency_names" in _names(conn) else None
+        if canonical is None:
+            return None
+        agency = canonical[0]
+        figures = indicators.report_figures(conn, site=site, agency=agency)
+        if not figures:
+            return None
+    series = indicators.agency_series(figures)
+    labels = [str(r["year"]) for r in series]
+    spellings = [r[0] for r in conn.execute("SELECT name FROM agency_names WHERE site = ? AND canonical = ? "
+                                            "ORDER BY name", [site, agency])] if "agency_names" in _names(conn) else []
+    return {
+        "site": site, "agency": agency, "kind": indicators.KIND_LABELS.get(figures[0].kind or "", "—"),
+        "series": series, "keys": indicators.SERIES_KEYS, "labels": indicators.LABELS, "pct": _pct, "num": _num,
+        "spellings": [s for s in spellings if s != agency], "rates": ("correction_rate", "loss_rate"),
+        "site_link": indicators.site_path(site),
+        "chart_numbers": charts.line_chart(labels, {
+            "本年新收 received": [r["received"] for r in series], "（七）总计 handled": [r["handled"] for r in series],
+            "予以公开 opened": [r["opened"] for r in series]}, "申请与答复 applications and answers"),
+        "chart_rates": charts.line_chart(labels, {
+            "复议纠正率": [r["correction_rate"] for r in series], "诉讼败诉率": [r["loss_rate"] for r in series]},
+            "复议纠正率与诉讼败诉率 correction and loss rates", percent=True),
+    }
+
+
+def _names(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+async def site_page(datasette, request):
+    site = unquote(request.url_vars["site"])
+    context = await _db(datasette).execute_fn(lambda conn: _site_context(conn, site))
+    if context is None:
+        raise NotFound(f"no site {site}")
+    return await _render(datasette, request, "nianbao_site.html", context)
+
+
+async def agency_page(datasette, request):
+    site, agency = unquote(request.url_vars["site"]), unquote(request.url_vars["agency"])
+    context = await _db(datasette).execute_fn(lambda conn: _agency_context(conn, site, agency))
+    if context is None:
+        raise NotFound(f"no reports of {agency} on site {site}")
+    return await _render(datasette, request, "nianbao_agency.html", context)
 
 
 # ------------------------------------------------------------------------------------------------ captures

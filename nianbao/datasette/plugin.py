@@ -4,6 +4,8 @@
 |---|---|
 | `/-/nianbao/report/{version_id}` | a report version: metadata, tables 二/三/四 as in the form, checks, versions, diff |
 | `/-/nianbao/v/{digest}` | the same page for the version of that content digest (permalink: survives reevaluate, reindex, upgrades) |
+| `/-/nianbao/site/{site}` | a site's indicators: reports per year by agency kind, on-time share, failing checks, applications and refusal mix (charts with their tables) |
+| `/-/nianbao/agency/{site}/{agency}` | an agency's series of key numbers with year-over-year changes and check flags |
 | `/-/nianbao/r/{site}/{year}/{agency}` | the same page for a report's version with its tables (permalink of the report) |
 | `/-/nianbao/change/{id}` | one change: cell diffs with labels and the text diff |
 | `/-/nianbao/changes` | recent changes (`?kind=changed`) |
@@ -196,6 +198,8 @@ def register_routes():
         (rf"^{BASE_PATH}/change/(?P<change_id>[^/]+)$", pages.change_page),
         (rf"^{BASE_PATH}/changes$", pages.changes_page),
         (rf"^{BASE_PATH}/coverage$", pages.coverage_page),
+        (rf"^{BASE_PATH}/site/(?P<site>[^/]+)$", pages.site_page),
+        (rf"^{BASE_PATH}/agency/(?P<site>[^/]+)/(?P<agency>[^/]+)$", pages.agency_page),
         (rf"^{BASE_PATH}/capture/(?P<uuid>[^/]+)$", pages.capture_page),
         (rf"^{BASE_PATH}/?$", pages.index_page),
     ]

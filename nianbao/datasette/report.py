@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.templates import versions as templates
 from pipelines import checks as rules
-from pipelines import permalinks
+from pipelines import indicators, permalinks
 from pipelines.diff import format_value
 from pipelines.extract.model import Cell
 
@@ -267,4 +267,7 @@ def report_context(conn: sqlite3.Connection, version_id: int) -> dict[str, Any] 
         "is_current": report.get("current_version_id") == version_id,
         "version_permalink": permalinks.version_permalink(conn, version_id),
         "report_permalink": permalinks.report_permalink(conn, report.get("id")),
+        "site_page": indicators.site_path(report["site"]) if report.get("site") else None,
+        "agency_page": indicators.agency_path(report["site"], report["agency"])
+        if report.get("site") and report.get("agency") else None,
     }
