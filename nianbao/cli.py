@@ -11,7 +11,8 @@ from nianbao import __version__
 from nianbao.commands import REGISTRY, UsageError, command, data_arg, notify_args, wait_arg
 
 # The modules whose commands the parser offers (each registers its own with @command).
-COMMAND_MODULES = ("nianbao.cli", "nianbao.changes_cmd", "nianbao.watch", "nianbao.serve", "nianbao.export_cmd")
+COMMAND_MODULES = ("nianbao.cli", "nianbao.changes_cmd", "nianbao.watch", "nianbao.serve", "nianbao.export_cmd",
+                   "nianbao.workers_cmd")
 
 
 def _sites_file_arg(parser: argparse.ArgumentParser) -> None:
