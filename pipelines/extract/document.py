@@ -259,10 +259,9 @@ def _incomplete(ex: Extraction) -> list[str]:
 def _cell_order(c: model.Cell) -> tuple:
     t = {"table2": 0, "table3": 1, "table4": 2}.get(c.table, 3)
     if c.table == "table3":
-        rows = tpl.t3_row_keys("2021")  # a superset of the 2019 rows, in order
-        cols = [x.key for x in tpl.t3_columns()]
+        rows, cols = tpl.cell_order()  # 2021 rows: a superset of the 2019 rows, in order
         row = "r6_overdue_correction" if c.row == "r6_total" else c.row  # a one-row （六） (tables.py)
-        return (t, rows.index(row) if row in rows else 99, cols.index(c.column), "")
+        return (t, rows.get(row, 99), cols[c.column], "")
     if c.table == "table4":
         return (t, tpl.T4_GROUPS.index(c.row), tpl.T4_COLUMNS.index(c.column), "")
     return (t, 0, 0, "")  # table 二 keeps document order (sorted() is stable)

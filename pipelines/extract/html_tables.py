@@ -16,32 +16,40 @@ MAX_TABLE_CELLS = 100_000    # cells in one table
 _WS = re.compile(r"\s+")
 
 
+_UNSEEN_TAGS = frozenset(("script", "style"))
+_BLOCK_TAGS = frozenset(("p", "div", "li"))
+
+
 def cell_text(el: lxml_html.HtmlElement) -> str:
     """Visible text of a cell; <br> and block ends become spaces (labels split by <br> are rejoined later)."""
     parts: list[str] = []
 
     def walk(node: lxml_html.HtmlElement) -> None:
-        if not isinstance(node.tag, str):
-            return  # a comment (Word's <!--[if gte mso 9]>…<![endif]-->) or processing instruction: not visible
         tag = node.tag
-        if tag in ("script", "style"):
-            return
         if tag == "br":
             parts.append(" ")
         elif node.text:
             parts.append(node.text)
         for child in node:
-            walk(child)
+            # a comment (Word's <!--[if gte mso 9]>…<![endif]-->), processing instruction, script or style:
+            # not visible, its tail is
+            if isinstance(child.tag, str) and child.tag not in _UNSEEN_TAGS:
+                walk(child)
             if child.tail:
                 parts.append(child.tail)
-        if tag in ("p", "div", "li"):
+        if tag in _BLOCK_TAGS:
             parts.append(" ")
 
-    walk(el)
+    if isinstance(el.tag, str) and el.tag not in _UNSEEN_TAGS:
+        walk(el)
     return _WS.sub(" ", "".join(parts)).strip()
 
 
 def _span(value: str | None) -> int:
+    if value is None:
+        return 1
+    if value.isascii() and value.isdigit():    # the usual "2": no regex
+        return max(1, min(int(value), MAX_SPAN))
     try:
         n = int(re.sub(r"[^\d]", "", value or "") or 1)
     except ValueError:

@@ -77,19 +77,24 @@ def _table_rows(table: RawTable) -> list[str]:
 
 
 def _with_tables(lines: list[str], leaves: list[lxml.html.HtmlElement], tables: list[RawTable]) -> str:
-    """The page text: the prose lines with each table's rows put back before the first line, after the previous
-    table's place, that holds the text following the table in the page (at the end when none does)."""
-    out = list(lines)
+    """The page text: the prose lines with each table's rows put back before the first line, from the previous
+    table's place on, that holds the text following the table in the page (at the end when none does)."""
+    flat = [collapse(x) for x in lines]
+    before: dict[int, list[str]] = {}
     cursor = 0
     for leaf, table in zip(leaves, tables, strict=True):
-        rows = _table_rows(table)
         following = _NEXT_TEXT(leaf)
         anchor = collapse(str(following[0]))[:30] if following else ""
-        at = len(out)
+        at = len(lines)
         if anchor:
-            at = next((i for i in range(cursor, len(out)) if anchor in collapse(out[i])), len(out))
-        out[at:at] = rows
-        cursor = at + len(rows)
+            at = next((i for i in range(cursor, len(lines)) if anchor in flat[i]), len(lines))
+        before.setdefault(at, []).extend(_table_rows(table))
+        cursor = at
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        out += before.get(i, ())
+        out.append(line)
+    out += before.get(len(lines), ())
     return "\n".join(out)
 
 

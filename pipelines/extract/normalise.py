@@ -69,10 +69,12 @@ _DASHES = {"", "-", "—", "--", "——", "/", "\\", "无", "空", "－", "–"
 _NUMBER = re.compile(r"^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(万元|元|件|个|项|条|次|人次|%)?$")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def is_blank(text: str) -> bool:
     return _SPACES.sub("", nfkc(text)) in _DASHES
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure (Value is frozen), and called several times per cell
 def read_value(text: str) -> Value:
     """A cell as a number: int for whole numbers, float for decimals, None when blank or a dash."""
     s = _SPACES.sub("", nfkc(text))

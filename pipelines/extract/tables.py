@@ -420,7 +420,7 @@ class Mapper:
 
     def _t3_key(self, text: str) -> str | None:
         rows = tpl.t3_rows_all()
-        keys = {r.key for r in rows if core(text) == core(r.label)}
+        keys = set(tpl.t3_keys_by_core().get(core(text), ()))
         if not keys:
             keys = {r.key for r in rows if labels_match(text, r.label)}
         if not keys:
@@ -483,7 +483,7 @@ class Mapper:
         self._try_t3_pending(final=False)
 
     def _is_t3_header_row(self, row: _Row) -> bool:
-        names = {core(c.label) for c in tpl.t3_columns()} | {"法人或其他组织", "申请人情况"}
+        names = tpl.t3_column_cores() | {"法人或其他组织", "申请人情况"}
         own = [s for s in row.labels if not s.covered]
         return (bool(own) and all(core(s.text) in names and core(s.text) == label(s.text) for s in own)
                 and not self._has_numbers(row.values))

@@ -12,7 +12,7 @@ from functools import lru_cache
 from domain.templates import VERSIONS
 from domain.templates import load as templates
 
-from .normalise import Candidate, label
+from .normalise import Candidate, core, label
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,33 @@ def t3_leaf_keys(version: str) -> list[str]:
 
 
 def t3_columns() -> list[Col]:
-    return [Col(c["key"], c["label"], "2019") for c in templates()["versions"]["2019"]["table3"]["columns"]]
+    return list(_t3_columns())
+
+
+@lru_cache(maxsize=1)
+def _t3_columns() -> tuple[Col, ...]:
+    return tuple(Col(c["key"], c["label"], "2019") for c in templates()["versions"]["2019"]["table3"]["columns"])
+
+
+@lru_cache(maxsize=1)
+def t3_keys_by_core() -> dict[str, frozenset[str]]:
+    """Table 三 row keys of both versions by their label's core (label normalised once)."""
+    out: dict[str, set[str]] = {}
+    for r in t3_rows_all():
+        out.setdefault(core(r.label), set()).add(r.key)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=1)
+def t3_column_cores() -> frozenset[str]:
+    return frozenset(core(c.label) for c in _t3_columns())
+
+
+@lru_cache(maxsize=1)
+def cell_order() -> tuple[dict[str, int], dict[str, int]]:
+    """Positions of table 三's rows (2021, a superset of 2019's) and columns, for sorting cells."""
+    rows = t3_row_keys("2021")
+    return {k: i for i, k in reversed(list(enumerate(rows)))}, {c.key: i for i, c in enumerate(_t3_columns())}
 
 
 @lru_cache(maxsize=64)
