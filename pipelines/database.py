@@ -8,7 +8,7 @@
 | `reports` | report (site, publishing agency, data year); one report may have several URLs | pipelines/store.py |
 | `report_versions` | distinct content of a report: text, sections, metadata, template, the capture it came from | pipelines/versions.py |
 | `cells` | value cell of tables 二/三/四 of a version (templates.json keys) | pipelines/versions.py |
-| `checks` | rule result of a version (T3-R1 … FMT-R7, N-R11, TIME-R14) | pipelines/versions.py |
+| `checks` | rule result of a version (T3-R1 … FMT-R7, N-R11, TIME-R14), and of the checks across reports (X-R8 … Q-R13) with their evidence | pipelines/versions.py, crosschecks.py |
 | `changes` | new / changed / restored / removed report, with its cell diffs and text diff | pipelines/versions.py |
 | `alerts` | digest sent (or not) to one channel after a run | pipelines/alerts.py |
 | `runs` | crawl run, with the per-site summary | nianbao/runner.py |
@@ -231,8 +231,14 @@ def _v12(db: sqlite_utils.Database) -> None:
                    "VALUES (?, ?, ?, ?, ?, ?)", [site, agency, canonical, source, first, last])
 
 
+def _v13(db: sqlite_utils.Database) -> None:
+    """Checks across reports (issue 14 item 3, pipelines/crosschecks.py): each result's evidence as JSON (the
+    reports compared, their values and scores); NULL for the per-report rules."""
+    _add_columns(db, "checks", {"evidence": str})
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10,
-                                                             _v11, _v12]
+                                                             _v11, _v12, _v13]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -24,7 +24,7 @@ import sqlite_utils
 
 from archive.lock import writer_lock
 from archive.reader import decoded_body, read_record
-from pipelines import database
+from pipelines import crosschecks, database
 from pipelines.database import now_iso
 from pipelines.extraction import extract
 from pipelines.versions import Content, content_of, record_fetch, record_gone
@@ -254,6 +254,7 @@ def _reevaluate(data_dir: Path, urls: list[str] | None) -> dict[str, int]:
         for url in urls:
             for outcome in reevaluate_page(db, data_dir / "warc", url):
                 counts[outcome] = counts.get(outcome, 0) + 1
+        crosschecks.run(db, crosschecks.sites_of(db, urls))  # they read the rebuilt versions of every report
         return counts
     finally:
         db.close()

@@ -142,6 +142,14 @@ class TrackVersions:
 
     def close_spider(self) -> None:
         if self.db is not None:
+            site = getattr(getattr(self.crawler, "spider", None), "site_key", None)
+            if site:
+                try:  # the checks across reports (pipelines/crosschecks.py) of the site just crawled
+                    from pipelines import crosschecks
+
+                    crosschecks.run(self.db, [site])
+                except Exception:  # a failing check must not lose the crawl's state
+                    logger.exception("checks across reports failed for site %s", site)
             self.db.close()
 
     def _count(self, what: str) -> None:
