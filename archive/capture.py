@@ -110,7 +110,8 @@ class WarcCapture:
 
     def _ensure_open(self) -> WarcFileWriter:
         if self.writer is None:
-            self.db = index.open_db(self.data_dir / "nianbao.db")
+            if self.db is None:  # kept when the WARC could not be opened: a later attempt reuses it
+                self.db = index.open_db(self.data_dir / "nianbao.db")
             self.writer = WarcFileWriter(self.data_dir / "warc", self.prefix, self.max_size, self.warcinfo)
             for path in self.writer.salvaged:
                 # Records fsynced before a crash may lack their rows: index the salvaged file from its bytes.
@@ -149,7 +150,21 @@ class WarcCapture:
 
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
         self._answered.add(id(request))
-        self.write_exchange(request, response)
+        try:
+            self.write_exchange(request, response)
+        except Exception:
+            self._not_archived(request, spider)
+
+    def _not_archived(self, request: Request, spider: Spider) -> None:
+        """A fetch whose record could not be written or indexed (no descriptor, disk full, ...): an error of the
+        site, named with its URL in the stats (`archive/not_archived`, `archive/not_archived_urls`), and logged
+        with its exception (crawler/resources.py stops the site when that is an exhaustion)."""
+        if self.stats is not None:
+            self.stats.inc_value("archive/not_archived")
+            urls = self.stats.get_value("archive/not_archived_urls") or []
+            if len(urls) < 50:
+                self.stats.set_value("archive/not_archived_urls", [*urls, request.url])
+        log.error("not archived: %s", request.url, exc_info=True, extra={"spider": spider})
 
     def write_exchange(self, request: Request, response: Response) -> list[Written]:
         """Write the response (or a revisit standing for it) then its request record; index both.
@@ -200,10 +215,13 @@ class WarcCapture:
             return
         # Sent from the downloader's `finally` while the download exception propagates, so exc_info has it.
         exc = sys.exc_info()[1]
-        if isinstance(exc, StopDownload) and getattr(exc, "response", None) is not None:
-            self.write_exchange(request, exc.response)  # StopDownload(fail=True): the partial response exists
-            return
-        self.write_failure(request, exc)
+        try:
+            if isinstance(exc, StopDownload) and getattr(exc, "response", None) is not None:
+                self.write_exchange(request, exc.response)  # StopDownload(fail=True): the partial response exists
+                return
+            self.write_failure(request, exc)
+        except Exception:
+            self._not_archived(request, spider)
 
     def write_failure(self, request: Request, exc: BaseException | None) -> list[Written]:
         """Record a fetch that got no HTTP response: a metadata record and an `error` row."""

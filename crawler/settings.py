@@ -114,6 +114,8 @@ EXTENSIONS = {
     # One root-logger counting handler for the run, not one per crawler (crawler/logcount.py).
     "scrapy.extensions.logcount.LogCount": None,
     "crawler.logcount.LogCountPerSite": 0,
+    # Out of descriptors, disk or memory: an error of the site it hits, which stops cleanly (crawler/resources.py).
+    "crawler.resources.ResourceWatch": 0,
     # Scrapy's AutoThrottle never lowers the delay after a non-200, so a recrawl full of 304s would crawl at
     # the pace of its slowest page.
     "scrapy.extensions.throttle.AutoThrottle": None,

@@ -21,9 +21,12 @@ from scrapy.utils.project import get_project_settings
 from archive.jobstate import begin_run, end_run
 from archive.lock import writer_lock
 from crawler.discovery import describe as describe_browser
+from crawler.resources import exhaustion_reason, reset_unattributed, site_resource_errors
+from crawler.resources import unattributed as resource_unattributed
 from crawler.sites import SiteConfig, write_sites
 from crawler.spiders import resolve_spider
 from nianbao import __version__
+from nianbao.limits import ensure_descriptors
 from pipelines import database
 from pipelines.database import now_iso
 from pipelines.extraction import check_environment, shutdown_pool
@@ -40,12 +43,20 @@ class RunResult:
     summaries: list[dict[str, Any]]
     changes: dict[str, int] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    # Exhaustions (descriptors, disk, memory) logged during the run that named no site, by kind.
+    run_errors: dict[str, int] = field(default_factory=dict)
 
     def shortfalls(self) -> list[str]:
         """What keeps the run from being complete (empty when it is): a site not fetched or without its 年报
         column, fetch errors, anti-bot answers (blocked), reports not extracted, alerts not delivered."""
         out = []
         for s in self.summaries:
+            if s.get("status") == "error":
+                out.append(f"{s['site']}: error, {s['resource_error']}"
+                           + (f" ({s['resource_errors']} times)" if s.get("resource_errors", 0) > 1 else ""))
+                if s.get("not_archived"):
+                    out.append(f"{s['site']}: {s['not_archived']} response(s) not archived")
+                continue  # its other shortfalls (no column, nothing fetched) follow from the error
             if not s.get("pages"):
                 out.append(f"{s['site']}: nothing could be fetched")
             elif not (s.get("column_found") or s.get("reports")):
@@ -57,10 +68,33 @@ class RunResult:
             bad = {k: v for k, v in (s.get("extraction") or {}).items() if k in INCOMPLETE_EXTRACTION and v}
             if bad:
                 out.append(f"{s['site']}: extraction " + ", ".join(f"{k} {v}" for k, v in bad.items()))
+        if self.run_errors:
+            out.append("resource exhaustion outside any site: "
+                       + ", ".join(f"{kind} {n}" for kind, n in self.run_errors.items()))
         failed_alerts = [a for a in self.alerts if a.get("status") != "sent"]
         if failed_alerts:
             out.append(f"{len(failed_alerts)} alert(s) not delivered")
         return out
+
+
+def mark_resource_errors(summary: dict[str, Any], stats: dict[str, Any]) -> None:
+    """Set the site's `status` (`error` when it ran out of descriptors, disk or memory, or a response could not be
+    archived; `ok` otherwise), with `resource_error` (the first reason), `resource_errors` (how many) and
+    `not_archived` (+ `not_archived_urls`); exhaustions and unarchived responses are counted in `errors`."""
+    count, first, kinds = site_resource_errors(stats)
+    fetch_errors = [e for e in summary.get("error_list") or [] if exhaustion_reason(str(e.get("error") or ""))]
+    if not count and fetch_errors:  # a fetch error that is an exhaustion (counted by the spider, not logged)
+        count, first = len(fetch_errors), exhaustion_reason(str(fetch_errors[0].get("error")))
+    not_archived = int(stats.get("archive/not_archived", 0) or 0)
+    summary["resource_errors"], summary["resource_kinds"] = count, kinds
+    summary["not_archived"] = not_archived
+    summary["not_archived_urls"] = list(stats.get("archive/not_archived_urls") or [])
+    summary["errors"] = int(summary.get("errors") or 0) + max(0, count - len(fetch_errors)) + not_archived
+    if count or not_archived:
+        summary["status"] = "error"
+        summary["resource_error"] = first or f"{not_archived} response(s) not archived"
+    else:
+        summary["status"] = "ok"
 
 
 def run_sites_file(data_dir: str | Path, run_id: str) -> Path:
@@ -139,6 +173,9 @@ def run_crawl(sites: list[SiteConfig], data_dir: str | Path, overrides: dict[str
     `notify` channels (Apprise URLs). With `resume`, continue the data folder's unfinished run (same run id,
     completed pages answered from the archive). Blocks until done. Holds the data folder's writer lock
     (`archive.lock`): raises `LockHeld` when another writer has it, unless `wait`."""
+    limit = ensure_descriptors(len(sites)).message(len(sites))  # soft descriptor limit up to the hard one
+    if limit:
+        print(limit, flush=True)
     check_environment()  # a broken installation fails here, once, before anything is crawled
     data_dir = Path(data_dir).resolve()
     # One writer per data folder, taken before anything in it is touched (a refused crawl changes nothing).
@@ -153,6 +190,7 @@ def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any
     if not resume:  # the run's own sites, whatever registry file they came from: --resume reads them back
         write_sites(sites, run_sites_file(data_dir, run_id))
     started = now_iso()
+    reset_unattributed()
     base = project_settings()
     setup_logging(data_dir, run_id, quiet_console=sys.stderr.isatty())
     process = CrawlerProcess(base, install_root_handler=False)
@@ -180,12 +218,15 @@ def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any
         summary["finish_reason"] = stats.get("finish_reason")
         summary["extraction"] = {k.rsplit("/", 1)[1]: int(v) for k, v in sorted(stats.items())
                                  if k.startswith("nianbao/extraction/")}
+        mark_resource_errors(summary, stats)
         summaries.append(summary)
+    if resource_unattributed():
+        logging.getLogger(__name__).error("resource exhaustion outside any site: %s", resource_unattributed())
     end_run(job, [s.get("finish_reason") for s in summaries])
     finished = now_iso()
     db = database.connect(data_dir)
     try:
-        record_run(db, run_id, started, finished, summaries)
+        record_run(db, run_id, started, finished, summaries, run_errors=resource_unattributed())
         outcomes = dict(db.execute(
             "SELECT kind, count(*) FROM changes WHERE run_id = ? GROUP BY kind", [run_id]).fetchall())
         alerts = notify_run(db, {"id": run_id, "started": started, "finished": finished}, list(notify or []),
@@ -195,7 +236,7 @@ def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any
                        [sum(outcomes.values()), len(alerts), run_id])
     finally:
         db.close()
-    return RunResult(run_id, started, finished, summaries, outcomes, alerts)
+    return RunResult(run_id, started, finished, summaries, outcomes, alerts, resource_unattributed())
 
 
 INCOMPLETE_EXTRACTION = ("partial", "no_text", "error", "truncated")  # no_tables: stubs, pre-2019
@@ -216,7 +257,16 @@ def format_summary(result: RunResult) -> str:
     for s in result.summaries:
         years = ", ".join(f"{y}: {n}" for y, n in sorted(s.get("reports_by_year", {}).items())) or "none"
         lines.append(f"  {s['site']} {s['name']}")
-        lines.append(f"    年报 column: {s['column_url'] or 'NOT FOUND'}")
+        if s.get("status") == "error":
+            lines.append(f"    result: error: {s['resource_error']}"
+                         + (f" ({s['resource_errors']} times)" if s.get("resource_errors", 0) > 1 else "")
+                         + (f"; stopped ({s['finish_reason']}): nianbao crawl --resume continues it"
+                            if s.get("finish_reason") not in (None, "finished") else ""))
+            for url in s.get("not_archived_urls", [])[:5]:
+                lines.append(f"      not archived: {url}")
+        column = s["column_url"] or ("not reached (the site stopped on the error)" if s.get("status") == "error"
+                                     else "NOT FOUND")
+        lines.append(f"    年报 column: {column}")
         lines.append(f"    list pages {s['list_pages']}, pages fetched {s.get('pages', 0)}, "
                      f"reports {s['reports']} (by data year: {years}), attachments {s['attachments']}, "
                      f"other pages {s.get('other_pages', 0)}, errors {s['errors']}")

@@ -68,8 +68,8 @@ def site_failures(db: sqlite_utils.Database, threshold: int = SITE_FAILURE_THRES
             if entry["last_error"] is None:
                 errors = s.get("error_list") or []
                 blocked = ", ".join(s.get("blocked_by") or {})
-                entry["last_error"] = errors[0].get("error") if errors else (
-                    f"blocked by the portal ({blocked})" if blocked else "年报 column not found")
+                entry["last_error"] = s.get("resource_error") or (errors[0].get("error") if errors else (
+                    f"blocked by the portal ({blocked})" if blocked else "年报 column not found"))
     return [e for e in streaks.values() if should_alert_site_failure(e["consecutive_failed_runs"], threshold)]
 
 

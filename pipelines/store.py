@@ -156,7 +156,12 @@ def _extraction_count(summaries: list[dict], statuses: tuple[str, ...]) -> int:
     return sum((s.get("extraction") or {}).get(status, 0) for s in summaries for status in statuses)
 
 
-def record_run(db, run_id: str, started: str, finished: str, summaries: list[dict]) -> None:
+def record_run(db, run_id: str, started: str, finished: str, summaries: list[dict],
+               run_errors: dict[str, int] | None = None) -> None:
+    """The run's row. `errors` counts every site's errors (its exhaustions of descriptors, disk or memory and its
+    responses not archived included: nianbao/runner.py) plus the run's exhaustions that named no site
+    (`run_errors`, by kind)."""
+    run_errors = dict(run_errors or {})
     with db.conn:
         db["runs"].upsert(
             {
@@ -165,7 +170,7 @@ def record_run(db, run_id: str, started: str, finished: str, summaries: list[dic
                 "pages": sum(s.get("pages", 0) for s in summaries),
                 "reports": sum(s["reports"] for s in summaries),
                 "attachments": sum(s["attachments"] for s in summaries),
-                "errors": sum(s["errors"] for s in summaries),
+                "errors": sum(s["errors"] for s in summaries) + sum(run_errors.values()),
                 "blocked": sum(s.get("blocked", 0) for s in summaries),
                 "summary": json.dumps(summaries, ensure_ascii=False),
                 "extracted": _extraction_count(summaries, ("ok", "no_tables", "unsupported")),
