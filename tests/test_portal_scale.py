@@ -51,6 +51,7 @@ def test_manifest_lists_n_reports_on_one_site(portal: Portal, man: dict) -> None
 
 
 def test_every_report_and_attachment_answers(man: dict) -> None:
+    files: dict[str, tuple[bytes, str, str]] = {}
     for report in man["reports"]:
         status, headers, body = fetch(report["url"])
         assert status == 200, report["url"]
@@ -58,8 +59,20 @@ def test_every_report_and_attachment_answers(man: dict) -> None:
         assert title.replace("\n", "") == report["title"].replace("\n", "")
         for attachment in report["attachments"]:
             status, headers, body = fetch(attachment["url"])
-            assert status == 200 and headers["Content-Type"] == "application/pdf"
-            assert body.startswith(b"%PDF-") and body.rstrip().endswith(b"%%EOF")
+            assert status == 200 and headers["Content-Type"] == {
+                "pdf": "application/pdf",
+                "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}[attachment["kind"]]
+            if attachment["kind"] == "pdf":
+                assert body.startswith(b"%PDF-") and body.rstrip().endswith(b"%%EOF")
+            else:
+                assert body.startswith(b"PK\x03\x04")
+            files.setdefault(attachment["kind"], (body, attachment["filename"], report["template"]))
+    assert set(files) == {"pdf", "docx"}
+    from pipelines.extract import extract_document
+
+    for kind, (body, filename, template) in files.items():  # real reports with their tables, not one-line files
+        got = extract_document(body, filename=filename)
+        assert got.status == "ok" and len(got.cells) > 100 and got.template == template, (kind, got.message)
 
 
 def test_list_pages_page_through_every_item(portal: Portal, man: dict) -> None:

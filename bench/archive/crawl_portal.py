@@ -1,8 +1,9 @@
 """One crawl of the demo portal with `nianbao.runner.run_crawl`, archiving on or off (used by bench and tests).
 
 `python bench/archive/crawl_portal.py SITES.yaml DATA_DIR MODE [DELAY]`, MODE one of:
-- `archive`: the project settings plus the archive middlewares (what `nianbao crawl` does once they are wired);
-- `plain`: no WARC capture and no archive middlewares (the baseline for the overhead figure).
+- `archive`: the project settings as `nianbao crawl` uses them;
+- `plain`: every archive/ component switched off (WARC capture, conditional requests, replay, the 304-aware
+  throttle; Scrapy's AutoThrottle in its place): the baseline for the overhead figure.
 Prints one JSON line: run id, wall seconds, pages, finish reasons.
 """
 
@@ -12,8 +13,23 @@ import json
 import sys
 import time
 
-ARCHIVE_MIDDLEWARES = {"archive.conditional.ReplayCompleted": 955, "archive.conditional.ConditionalRequests": 960}
-ARCHIVE_EXTENSIONS = {"scrapy.extensions.throttle.AutoThrottle": None, "archive.throttle.NotModifiedAutoThrottle": 0}
+COMPONENT_SETTINGS = ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "ITEM_PIPELINES")
+
+
+def without_archive(base) -> dict:
+    """The project's component dicts with every archive/ component switched off (WARC capture, conditional
+    requests, replay of completed requests, the 304-aware throttle: Scrapy's own AutoThrottle takes its place so
+    that the pace is the same)."""
+    out = {}
+    for name in COMPONENT_SETTINGS:
+        components = base.getdict(name)
+        removed = [path for path in components if path.startswith("archive.")]
+        for path in removed:
+            components[path] = None
+        if "archive.throttle.NotModifiedAutoThrottle" in removed:
+            components["scrapy.extensions.throttle.AutoThrottle"] = 0
+        out[name] = components
+    return out
 
 
 def main(sites_file: str, data_dir: str, mode: str, delay: float = 0.0) -> int:
@@ -22,16 +38,10 @@ def main(sites_file: str, data_dir: str, mode: str, delay: float = 0.0) -> int:
 
     sites = list(load_sites(sites_file).values())
     overrides: dict = {"NIANBAO_DOWNLOAD_DELAY": delay, "NIANBAO_DELAY_JITTER": 0.0, "LOG_LEVEL": "WARNING"}
-    # A dict given as an override replaces the project's whole dict: merge into the project's own.
-    base = project_settings()
-    extensions = base.getdict("EXTENSIONS")
-    middlewares = base.getdict("DOWNLOADER_MIDDLEWARES")
     if mode == "plain":
-        extensions["archive.capture.WarcCapture"] = None
-    else:
-        middlewares.update(ARCHIVE_MIDDLEWARES)
-        extensions.update(ARCHIVE_EXTENSIONS)
-    overrides["EXTENSIONS"], overrides["DOWNLOADER_MIDDLEWARES"] = extensions, middlewares
+        # A dict given as an override replaces the project's whole dict: start from the project's own.
+        overrides.update(without_archive(project_settings()))
+        overrides["NIANBAO_CONDITIONAL"] = False
     started = time.perf_counter()
     result = run_crawl(sites, data_dir, overrides)
     wall = time.perf_counter() - started

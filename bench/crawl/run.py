@@ -96,13 +96,13 @@ def machine() -> dict[str, str]:
 
 
 def table(results: dict[str, Measure], cover: dict[str, int], expected: int, markdown: bool) -> str:
-    head = ["tool", "pages", "200", "reports", "wall s", "pages/s", "CPU s", "CPU ms/page", "peak RSS MB",
-            "server CPU s", "written MB"]
+    head = ["tool", "pages", "200", "reports", "wall s", "pages/s", "CPU s", "CPU ms/page",
+            "peak RSS MB (all processes)", "largest process MB", "server CPU s", "written MB"]
     rows = []
     for tool, m in results.items():
         rows.append([tool, str(m.requests), str(m.ok), f"{cover[tool]}/{expected}", f"{m.wall:.1f}",
                      f"{m.pages_per_s:.1f}", f"{m.cpu:.1f}", f"{m.cpu_ms_per_page:.2f}", f"{m.rss_mb:.0f}",
-                     f"{m.server_cpu:.1f}", f"{m.output_bytes / 1e6:.1f}"])
+                     f"{m.largest_process_mb:.0f}", f"{m.server_cpu:.1f}", f"{m.output_bytes / 1e6:.1f}"])
     ratio_head = ["tool", "pages/s vs bare", "pages/s vs wget", "CPU/page vs bare", "CPU/page vs wget",
                   "RSS vs bare", "RSS vs wget"]
     ratio_rows = []

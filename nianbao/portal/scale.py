@@ -2,9 +2,10 @@
 
 `Portal(scale=N)` / `nianbao portal --scale N` serve it instead of the four demo sites. Its pages have the
 structure of the demo's TRS site (home -> 政务公开 -> 政府信息公开 -> 年报 column paged 20 a page, year
-sub-columns, report pages, PDF attachments, filler columns) but no traps, so any crawler (wget too) ends.
-Reports are spread over many agencies and the data years 2014-2025; every fifth is published as a PDF
-(a small valid PDF padded to a realistic size), about one item in ten is a 解读 (not a report).
+sub-columns, report pages, PDF and DOCX attachments, filler columns) but no traps, so any crawler (wget too)
+ends. Reports are spread over many agencies and the data years 2014-2025; one in ten is published as a PDF and
+one in ten as a DOCX, each rendered as the demo renders its files (the full report with its ruled tables, so that
+extracting one costs what a real one costs), about one item in ten is a 解读 (not a report).
 Everything is deterministic: the same N gives the same bytes. The content is the same in every edition.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import random
 import zlib
 from functools import lru_cache
 from typing import Any
@@ -83,10 +83,12 @@ def items(scale: int) -> tuple[tuple[Report, ...], tuple[NonReport, ...]]:
             published = dt.date(year + 1, 1, 8) + dt.timedelta(days=h % 80)
             pattern = specs.TITLE_PATTERNS[h % len(specs.TITLE_PATTERNS)]
             title = pattern.format(agency=name, year=year)
-            pdf = len(raw) % 5 == 4
-            files = (Attachment("pdf", _filename(key, "pdf", published), title.replace("\n", "") + ".pdf"),) if pdf else ()
+            kind = {4: "pdf", 9: "docx"}.get(len(raw) % 10)  # one report in ten as a PDF, one as a DOCX
+            files = (Attachment(kind, _filename(key, kind, published), title.replace("\n", "") + "." + kind),) \
+                if kind else ()
             raw.append(Report(key=key, site=SITE_KEY, agency=name, year=year, template=_template(year), title=title,
-                              published=published, doc_id=0, body="attachment" if pdf else "html", attachments=files))
+                              published=published, doc_id=0, body="attachment" if kind else "html",
+                              attachments=files))
     nonrep = [NonReport(f"{r.key}-jd", SITE_KEY, f"关于{r.title.replace(chr(10), '')}的解读",
                         r.published + dt.timedelta(days=1), 0, "解读") for r in raw[::10]]
     dated = sorted([(r.published, r.key) for r in raw] + [(n.published, n.key) for n in nonrep])
@@ -111,46 +113,40 @@ def default_base_urls(host: str = "127.0.0.1", port: int = 8800) -> dict[str, st
     return {SITE_KEY: f"http://{host}:{port}/"}
 
 
-def body_html(report: Report) -> str:
-    """A synthetic report body (the same generator as the demo's synthetic reports)."""
+def _style(report: Report) -> Style:
     rng = synth.rng_for("style:" + report.key)
-    style = Style(markup=rng.choice(("word", "plain", "bare")), br_headers=rng.random() < 0.6,
-                  heading_variant=rng.choice((0, 0, 0, 1, 2)))
-    if report.body == "attachment":
-        return render_html.attachment_only(style)
+    return Style(markup=rng.choice(("word", "plain", "bare")), br_headers=rng.random() < 0.6,
+                 heading_variant=rng.choice((0, 0, 0, 1, 2)))
+
+
+def _content(report: Report):
+    """The report's synthetic content (the same generator as the demo's synthetic reports)."""
     kind = "gov" if report.agency.endswith("人民政府") else "street" if "街道" in report.agency else "dept"
     s = synth.Synth(key=report.key, agency=report.agency, short=report.agency, region=INFO["region"], kind=kind,
                     year=report.year, template=report.template, title=report.title,
-                    published=report.published.isoformat(), style=style)
-    content = synth.pre2019_content(s) if report.template == "pre2019" else synth.synth_content(s)[0]
-    return render_html.render(content)
+                    published=report.published.isoformat(), style=_style(report))
+    return synth.pre2019_content(s) if report.template == "pre2019" else synth.synth_content(s)[0]
 
 
-def pdf_bytes(report: Report) -> bytes:
-    """A one-page PDF naming the report, padded (an unused stream, like an embedded font) to 40-200 KB."""
-    rng = random.Random(zlib.crc32(report.key.encode()))
-    text = f"nianbao scale report {report.key} ({report.year})".encode()
-    content = b"BT /F1 12 Tf 72 720 Td (" + text + b") Tj ET"
-    pad = rng.randbytes(rng.randint(40_000, 200_000))
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
-        b"/Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d >>\nstream\n%b\nendstream" % (len(content), content),
-        b"<< /Length %d >>\nstream\n%b\nendstream" % (len(pad), pad),
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, obj in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%b\nendobj\n" % (i, obj)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+def body_html(report: Report) -> str:
+    """A synthetic report body; a report published as a PDF has only a pointer to its file."""
+    if report.body == "attachment":
+        return render_html.attachment_only(_style(report))
+    return render_html.render(_content(report))
+
+
+def file_bytes(report: Report, kind: str) -> bytes:
+    """The report as the demo renders its files (reportlab PDF or python-docx DOCX: the report's text and its
+    three ruled tables, about 10 KB of PDF over 2 pages or more, 40 KB of DOCX): what a crawl and its extraction
+    meet on a real portal, not a one-line file."""
+    title = report.title.replace("\n", "")
+    if kind == "docx":
+        from nianbao.portal import render_docx
+
+        return render_docx.render(_content(report), title, report.agency)
+    from nianbao.portal import render_pdf  # reportlab is loaded only when a scale portal serves files
+
+    return render_pdf.render(_content(report), title, report.agency)
 
 
 def _static_pager(count: int, current: int) -> str:
@@ -224,7 +220,7 @@ def build(ctx: SiteContext) -> SiteBuild:
         if isinstance(it, Report):
             body, atts = body_html(it), [("./" + a.filename, a.label) for a in it.attachments]
             for a in it.attachments:
-                pages[trs.attachment_path(it, a)] = file_page(FileRef(it, a), pdf_bytes(it))
+                pages[trs.attachment_path(it, a)] = file_page(FileRef(it, a), file_bytes(it, a.kind))
         else:
             body, atts = render_html.non_report(it.title, it.kind, it.published.isoformat()), []
         text = trs._article(ctx, it, "政府信息公开年报", nb_crumb, body, atts)
