@@ -430,3 +430,28 @@ def sites_of(db: sqlite_utils.Database, urls: Iterable[str]) -> list[str]:
         if row and row[0]:
             found.add(row[0])
     return sorted(found)
+
+
+def compared(evidence: str | dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The other reports a result's evidence names (previous year, most similar, the reports summed), once each,
+    for the report page: report_id, version_id, agency, year, relation and score where there is one."""
+    if isinstance(evidence, str):
+        try:
+            evidence = json.loads(evidence)
+        except ValueError:
+            return []
+    if not isinstance(evidence, dict):
+        return []
+    named: list[tuple[str, Any]] = [("previous year", evidence.get("previous")),
+                                    ("most similar", evidence.get("most_similar")),
+                                    ("most similar of the year", evidence.get("most_similar_sibling"))]
+    named += [("summed", r) for r in (evidence.get("coverage") or {}).get("summed") or []]
+    out, seen = [], set()
+    for relation, ref in named:
+        if not isinstance(ref, dict) or ref.get("report_id") in seen:
+            continue
+        seen.add(ref.get("report_id"))
+        out.append({"report_id": ref.get("report_id"), "version_id": ref.get("version_id"),
+                    "agency": ref.get("agency"), "year": ref.get("year"), "relation": relation,
+                    "score": ref.get("score")})
+    return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import re
 import shutil
 from pathlib import Path
 
@@ -334,3 +335,24 @@ def test_run_again_rewrites_nothing_and_follows_a_correction(archive, tmp_path):
     assert after[("dong", JW, 2023, "X-R8")][0] == "pass"
     assert after[("dong", GOV, 2023, "X-R8")][0] == "fail"    # the 本级 report still says what it said
     assert after[("dong", GOV, 2023, "A-R12")][2]["cells"]["table3.carried_in.total"]["gap"] == 3
+
+
+def test_the_report_page_shows_them_with_the_reports_compared(archive, tmp_path):
+    from test_serve_fixtures import get
+
+    from nianbao.datasette.app import build_datasette
+    from nianbao.datasette.snapshot import take_snapshot
+
+    ds = build_datasette(take_snapshot(archive, tmp_path / "snap"), archive)
+    found = results(archive)[("dong", JW, 2023, "X-R8")]
+    ev = found[2]
+    page = get(ds, f"/-/nianbao/report/{ev['report']['version_id']}")
+    assert page.status_code == 200
+    html = page.text
+    assert found[0] == "fail"
+    row = re.search(r'<tr class="check-fail"><td>X-R8</td>.*?</tr>', html, re.S)
+    assert row, html[:3000]
+    assert "compared with: " in row.group(0) and f">{JW} 2022</a> (previous year)" in row.group(0)
+    assert '<details class="evidence"><summary>evidence</summary>' in row.group(0)
+    assert "&#34;previous_carried_out&#34;" in row.group(0)  # escaped
+    assert re.search(r'<tr class="check-\w+"><td>DUP-R15</td>', html) and "T3-R1" in html

@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.templates import versions as templates
 from pipelines import checks as rules
-from pipelines import indicators, permalinks
+from pipelines import crosschecks, indicators, permalinks
 from pipelines.diff import format_value
 from pipelines.extract.model import Cell
 
@@ -235,9 +235,16 @@ def report_context(conn: sqlite3.Connection, version_id: int) -> dict[str, Any] 
     site = one(conn, "SELECT * FROM sites WHERE key = ?", [report.get("site")]) or {}
     cells = rows_as_dicts(conn.execute(
         'SELECT "table", "row", "column", value, raw, unit FROM cells WHERE version_id = ?', [version_id]))
+    # `evidence` came with migration 13: an archive not opened for writing since an upgrade lacks it
+    evidence = "evidence" if any(r[1] == "evidence" for r in conn.execute("PRAGMA table_info(checks)")) else "NULL"
     checks = rows_as_dicts(conn.execute(
-        "SELECT rule, status, severity, detail FROM checks WHERE version_id = ? "
+        f"SELECT rule, status, severity, detail, {evidence} AS evidence FROM checks WHERE version_id = ? "
         "ORDER BY severity = 'warning', rule", [version_id]))
+    for check in checks:  # a check across reports names the reports it compared (pipelines/crosschecks.py)
+        check["compared"] = [dict(ref, link=permalinks.report_permalink(conn, ref["report_id"]))
+                             for ref in crosschecks.compared(check.get("evidence"))]
+        if check.get("evidence"):
+            check["evidence"] = json.dumps(json.loads(check["evidence"]), ensure_ascii=False, indent=1)
     failed = [c["rule"] for c in checks if c["status"] == rules.FAIL]
     year = version.get("year") or report.get("year")
     marks = marks_for(cells, failed, year, version.get("template"))
