@@ -21,11 +21,24 @@ import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crawler.items import ReportAttachment, ReportPage
 
 logger = logging.getLogger(__name__)
+
+
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """Extraction workers by default: one per core this process may run on, at most MAX_DEFAULT_WORKERS (the
+    pool starts a worker only when every running one is busy, so a small crawl still starts one)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_DEFAULT_WORKERS))
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,7 @@ class Limits:
 
     cpu_seconds: int = 60
     memory_mb: int = 1024
-    workers: int = max(1, min(2, (os.cpu_count() or 1) - 1))
+    workers: int = field(default_factory=default_workers)
     convert_seconds: float = 60.0
 
 
@@ -212,7 +225,8 @@ def pool() -> ProcessPoolExecutor:
         if _pool is None:
             # spawn, not fork: the crawl process runs threads (reactor, portal) that fork would copy mid-flight.
             # One task per worker life would be safest but costs a start-up per document; a worker killed by its
-            # limits is replaced instead.
+            # limits is replaced instead. With spawn, the pool starts workers on demand (a new one only when no
+            # started one is idle), up to max_workers.
             _pool_limits = _limits
             _pool = ProcessPoolExecutor(max_workers=_limits.workers, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_worker_init,

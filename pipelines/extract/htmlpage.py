@@ -67,10 +67,11 @@ def _text(node: lxml.html.HtmlElement, tables: bool = True) -> str:
 
 
 def _table_rows(table: RawTable) -> list[str]:
-    """A grid as text lines, one `| a | b | ` line per row as trafilatura writes tables (cells of a rowspan once)."""
+    """A grid as text lines, one `| a | b | ` line per row as trafilatura writes tables (a rowspan's text in its
+    first row, empty below)."""
     out = []
     for row in table.rows:
-        texts = [s.text for s in row if not s.covered]
+        texts = ["" if s.covered else s.text for s in row]
         if any(texts):
             out.append("| " + " | ".join(texts) + " | ")
     return out
