@@ -16,6 +16,7 @@ import json
 import random
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -356,3 +357,30 @@ def test_the_report_page_shows_them_with_the_reports_compared(archive, tmp_path)
     assert '<details class="evidence"><summary>evidence</summary>' in row.group(0)
     assert "&#34;previous_carried_out&#34;" in row.group(0)  # escaped
     assert re.search(r'<tr class="check-\w+"><td>DUP-R15</td>', html) and "T3-R1" in html
+
+
+def _demo_rows(db_path: Path, site: str, agency: str, year: int) -> dict[str, tuple[str, str, dict]]:
+    con = sqlite3.connect(db_path)
+    try:
+        rows = con.execute(
+            "SELECT k.rule, k.status, k.detail, k.evidence FROM checks k JOIN report_versions v ON v.id = k.version_id "
+            "JOIN reports r ON r.id = v.report_id WHERE r.site = ? AND r.agency = ? AND r.year = ? AND k.evidence "
+            "IS NOT NULL", [site, agency, year]).fetchall()
+    finally:
+        con.close()
+    return {rule: (status, detail, json.loads(evidence)) for rule, status, detail, evidence in rows}
+
+
+def test_the_demo_crawls_store_them_and_follow_the_correction(demo_archive):
+    """The crawl computes them for each site it crawled (TrackVersions.close_spider): edition 1's 西城区 2020 report
+    has the 结转下年度 that edition 2 corrects, so the 2021 report's 上年结转 continues it only after edition 2."""
+    gov = "北京市西城区人民政府"
+    first = _demo_rows(demo_archive.db(1), "xicheng", gov, 2021)
+    status, detail, ev = first["X-R8"]
+    assert status == "fail" and "natural_person 55 vs 2701" in detail
+    assert ev["previous"]["year"] == 2020 and ev["previous"]["agency"] == gov
+    second = _demo_rows(demo_archive.db(2), "xicheng", gov, 2021)
+    assert second["X-R8"][0] == "pass" and second["X-R8"][2]["columns"]["total"]["previous_carried_out"] == 55
+    status, _, ev = second["A-R12"]          # the demo's 本级 numbers are drawn apart from its departments'
+    assert status == "uncertain" and ev["coverage"]["with_tables"] >= 4
+    assert set(second) == set(crosschecks.RULES)
