@@ -115,13 +115,13 @@ def load_site(db: sqlite_utils.Database, site: str) -> list[Report]:
         marks = ",".join("?" * len(chunk))
         for vid, t, r, c, value in db.execute(
                 f'SELECT version_id, "table", "row", "column", value FROM cells WHERE version_id IN ({marks})', chunk):
-            out[vid].cells[(t, r, c)] = value
+            out[vid].cells[(t, r, c)] = value if isinstance(value, int | float) else None  # text is no number
     return list(out.values())
 
 
 # ---------------------------------------------------------------------------------------------------- rules
 def _previous(by_agency: dict[str, dict[int, Report]], report: Report) -> Report | None:
-    if report.year is None:
+    if report.year is None or not report.agency:   # an unknown agency is no series
         return None
     return by_agency.get(report.agency, {}).get(report.year - 1)
 
@@ -372,7 +372,7 @@ def evaluate(reports: list[Report]) -> dict[int, list[Result]]:
     by_agency: dict[str, dict[int, Report]] = defaultdict(dict)
     by_year: dict[int | None, list[Report]] = defaultdict(list)
     for r in reports:
-        if r.year is not None:
+        if r.year is not None and r.agency:
             by_agency[r.agency].setdefault(r.year, r)
         by_year[r.year].append(r)
     texts = {r.version_id: prose(r) for r in reports}
