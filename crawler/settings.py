@@ -70,6 +70,8 @@ DEFAULT_REQUEST_HEADERS = {
 DEPTH_LIMIT = 16
 URLLENGTH_LIMIT = 1024
 NIANBAO_MAX_PAGES_PER_SITE = 20000
+# Sites crawled at once in one run (a bounded pool: a site starts when another ends); 0 = 48 per core.
+NIANBAO_SITES_IN_FLIGHT = 0
 NIANBAO_NAV_DEPTH = 4
 # Browser-assisted API discovery (crawler/discovery.py): renders per site and run of columns nothing else can walk
 # (0: never), seconds per render, and the Chromium to drive (default: Debian's chromium on PATH).

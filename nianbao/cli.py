@@ -147,7 +147,19 @@ def crawl_overrides(args: argparse.Namespace) -> dict:
         overrides["NIANBAO_DOWNLOAD_DELAY"] = args.delay
     if getattr(args, "contact", None):
         overrides["NIANBAO_CONTACT"] = args.contact
+    if getattr(args, "sites_in_flight", None) is not None:
+        overrides["NIANBAO_SITES_IN_FLIGHT"] = args.sites_in_flight
     return overrides
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
 
 
 def _crawl_arguments(p: argparse.ArgumentParser) -> None:
@@ -158,6 +170,8 @@ def _crawl_arguments(p: argparse.ArgumentParser) -> None:
     data_arg(p)
     p.add_argument("--delay", type=float, default=None, help="override every site's delay between requests (s)")
     p.add_argument("--contact", default=None, help="contact address put in the User-Agent")
+    p.add_argument("--sites-in-flight", type=_positive_int, default=None, metavar="K",
+                   help="crawl at most K sites at once; the next starts when one ends (default: 48 per core)")
     p.add_argument("--resume", action="store_true",
                    help="continue the last unfinished crawl of the data folder (same run id; completed pages are "
                         "not fetched again)")

@@ -42,7 +42,8 @@ class LimitChange:
         raised = f"raised from {self.soft} to {self.now}, the hard limit" if self.now > self.soft else \
             f"{self.now}, the hard limit"
         return (f"descriptor limit {raised}: {sites} site(s) need about {self.need}, about {fitting(self.now)} fit; "
-                "sites that run out are reported as errors (raise the hard limit: ulimit -Hn, LimitNOFILE=)")
+                f"sites that run out are reported as errors (crawl fewer at once: --sites-in-flight {max(fitting(self.now), 1)}, "
+                "or raise the hard limit: ulimit -Hn, LimitNOFILE=)")
 
 
 def _unlimited(value: int) -> int:

@@ -173,7 +173,9 @@ def run_crawl(sites: list[SiteConfig], data_dir: str | Path, overrides: dict[str
     `notify` channels (Apprise URLs). With `resume`, continue the data folder's unfinished run (same run id,
     completed pages answered from the archive). Blocks until done. Holds the data folder's writer lock
     (`archive.lock`): raises `LockHeld` when another writer has it, unless `wait`."""
-    limit = ensure_descriptors(len(sites)).message(len(sites))  # soft descriptor limit up to the hard one
+    # Soft descriptor limit up to the hard one, for the sites that crawl at once (the pool), not all of them.
+    at_once = sites_in_flight(project_settings(), overrides, len(sites))
+    limit = ensure_descriptors(at_once).message(at_once)
     if limit:
         print(limit, flush=True)
     check_environment()  # a broken installation fails here, once, before anything is crawled
@@ -194,32 +196,38 @@ def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any
     base = project_settings()
     setup_logging(data_dir, run_id, quiet_console=sys.stderr.isatty())
     process = CrawlerProcess(base, install_root_handler=False)
-    crawlers = []
-    for site in sites:
-        crawler = process.create_crawler(resolve_spider(site.spider))
-        crawler.settings.setdict({**site_settings(base, site, data_dir, run_id, overrides),
-                                  **job.settings(site.key)}, priority="cmdline")
-        crawlers.append(crawler)
-        process.crawl(crawler, site=site, history=DatabaseHistory(data_dir))
+    done: dict[int, dict[str, Any]] = {}
+    waiting = iter(enumerate(sites))
+
+    def start_next() -> None:
+        """Start the next site's crawler: crawlers are made when their site starts and dropped when it ends,
+        so memory and start-up grow with the sites in flight, not with the sites of the run."""
+        for index, site in waiting:
+            try:
+                crawler = process.create_crawler(resolve_spider(site.spider))
+                crawler.settings.setdict({**site_settings(base, site, data_dir, run_id, overrides),
+                                          **job.settings(site.key)}, priority="cmdline")
+                crawl = process.crawl(crawler, site=site, history=DatabaseHistory(data_dir))
+            except Exception as exc:  # noqa: BLE001 - one site that cannot start is that site's error
+                logging.getLogger(__name__).exception("site %s could not start", site.key)
+                done[index] = site_summary(site, None, f"the spider did not start: {exc}")
+                continue
+            crawl.addBoth(site_ended, index, site, crawler)
+            return
+
+    def site_ended(result: Any, index: int, site: SiteConfig, crawler: Any) -> Any:
+        done[index] = site_summary(site, crawler)
+        start_next()
+        return result
+
+    for _ in range(sites_in_flight(base, overrides, len(sites))):
+        start_next()
     try:
-        process.start()
+        if done.keys() != set(range(len(sites))):
+            process.start()
     finally:
         shutdown_pool()
-    summaries = []
-    for site, crawler in zip(sites, crawlers, strict=True):
-        spider = getattr(crawler, "spider", None)
-        summary = spider.summary() if spider is not None else {
-            "site": site.key, "name": site.name, "column_found": False, "column_url": None, "list_pages": 0,
-            "reports": 0, "reports_by_year": {}, "attachments": 0, "other_pages": 0, "errors": 1,
-            "error_list": [{"url": "", "error": "the spider did not start"}],
-        }
-        stats = crawler.stats.get_stats() if crawler.stats else {}
-        summary["pages"] = int(stats.get("response_received_count", 0))
-        summary["finish_reason"] = stats.get("finish_reason")
-        summary["extraction"] = {k.rsplit("/", 1)[1]: int(v) for k, v in sorted(stats.items())
-                                 if k.startswith("nianbao/extraction/")}
-        mark_resource_errors(summary, stats)
-        summaries.append(summary)
+    summaries = [done.get(i) or site_summary(site, None) for i, site in enumerate(sites)]
     if resource_unattributed():
         logging.getLogger(__name__).error("resource exhaustion outside any site: %s", resource_unattributed())
     end_run(job, [s.get("finish_reason") for s in summaries])
@@ -237,6 +245,35 @@ def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any
     finally:
         db.close()
     return RunResult(run_id, started, finished, summaries, outcomes, alerts, resource_unattributed())
+
+
+def sites_in_flight(base: Settings, overrides: dict[str, Any] | None, sites: int) -> int:
+    """How many sites crawl at once (NIANBAO_SITES_IN_FLIGHT, `nianbao crawl --sites-in-flight`; 0 = from the
+    cores: a polite crawl mostly waits, and one core keeps about 48 sites busy at a 2-second pace)."""
+    import os
+
+    wanted = int((overrides or {}).get("NIANBAO_SITES_IN_FLIGHT") or base.getint("NIANBAO_SITES_IN_FLIGHT") or 0)
+    if wanted <= 0:
+        wanted = 48 * (os.cpu_count() or 1)
+    return max(1, min(wanted, sites))
+
+
+def site_summary(site: SiteConfig, crawler: Any, error: str = "the spider did not start") -> dict[str, Any]:
+    """A finished site's summary: its spider's, with the pages, finish reason, extraction counts and resource
+    errors from its crawler's stats; an error summary for a site whose spider never ran."""
+    spider = getattr(crawler, "spider", None)
+    summary = spider.summary() if spider is not None else {
+        "site": site.key, "name": site.name, "column_found": False, "column_url": None, "list_pages": 0,
+        "reports": 0, "reports_by_year": {}, "attachments": 0, "other_pages": 0, "errors": 1,
+        "error_list": [{"url": "", "error": error}],
+    }
+    stats = crawler.stats.get_stats() if crawler is not None and crawler.stats else {}
+    summary["pages"] = int(stats.get("response_received_count", 0))
+    summary["finish_reason"] = stats.get("finish_reason")
+    summary["extraction"] = {k.rsplit("/", 1)[1]: int(v) for k, v in sorted(stats.items())
+                             if k.startswith("nianbao/extraction/")}
+    mark_resource_errors(summary, stats)
+    return summary
 
 
 INCOMPLETE_EXTRACTION = ("partial", "no_text", "error", "truncated")  # no_tables: stubs, pre-2019
