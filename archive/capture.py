@@ -111,7 +111,7 @@ class WarcCapture:
     def _ensure_open(self) -> WarcFileWriter:
         if self.writer is None:
             if self.db is None:  # kept when the WARC could not be opened: a later attempt reuses it
-                self.db = index.open_db(self.data_dir / "nianbao.db")
+                self.db = index.shared_db(self.data_dir / "nianbao.db")
             self.writer = WarcFileWriter(self.data_dir / "warc", self.prefix, self.max_size, self.warcinfo)
             for path in self.writer.salvaged:
                 # Records fsynced before a crash may lack their rows: index the salvaged file from its bytes.
@@ -126,7 +126,7 @@ class WarcCapture:
         if self.writer is not None:
             self.writer.close()
         if self.db is not None:
-            self.db.close()
+            index.release_db(self.db)
             self.db = None
 
     def _index(self, written: list[Written], payloads: dict[str, bytes]) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import sqlite_utils
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
@@ -64,13 +64,19 @@ class _ArchiveMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler):  # type: ignore[no-untyped-def]
-        return cls(crawler)
+        mw = cls(crawler)
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        return mw
 
     @property
     def db(self) -> sqlite_utils.Database:
         if self._db is None:
-            self._db = index.open_db(self.data_dir / "nianbao.db")
+            self._db = index.shared_db(self.data_dir / "nianbao.db")  # the process's one connection (index.py)
         return self._db
+
+    def spider_closed(self, spider: object) -> None:
+        index.release_db(self._db)
+        self._db = None
 
     def _inc(self, key: str) -> None:
         if self.crawler.stats is not None:

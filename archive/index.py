@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,61 @@ def open_db(path: Path) -> sqlite_utils.Database:
     db.enable_wal()
     ensure_schema(db)
     return db
+
+
+# One connection per database file and thread, shared by every component of every site crawled in this process
+# (the capture extension, the archive middlewares, the pipelines): a connection holds two descriptors (the file and
+# its WAL), so per-component connections cost 8 per site (issue 16 item 1). Each holder takes it with `shared_db`
+# and gives it back with `release_db`; the last release closes it. The components use it from the reactor thread
+# one synchronous step at a time, each committing its own transaction (`with db.conn`).
+_SHARED: dict[tuple[Path, int], list[Any]] = {}  # (file, thread id) -> [db, holders, names of the preparations run]
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_db(path: Path, prepare: Callable[[sqlite_utils.Database], None] | None = None) -> sqlite_utils.Database:
+    """This thread's shared connection to `path` (opened, WAL, `captures` ready, on first use), after running
+    `prepare` on it once (pipelines/database.py: its settings and migrations). Give it back with `release_db`."""
+    key = (Path(path).resolve(), threading.get_ident())
+    with _SHARED_LOCK:
+        entry = _SHARED.get(key)
+        if entry is None:
+            db = open_db(Path(path))
+            db.execute("PRAGMA busy_timeout = 30000")
+            entry = [db, 0, set()]
+            _SHARED[key] = entry
+        entry[1] += 1
+    db, _holders, prepared = entry
+    name = getattr(prepare, "__qualname__", None) if prepare is not None else None
+    if prepare is not None and name not in prepared:
+        try:
+            prepare(db)
+        except BaseException:
+            release_db(db)
+            raise
+        prepared.add(name)
+    return db
+
+
+def release_db(db: sqlite_utils.Database | None) -> None:
+    """Give back a connection from `shared_db` (the last holder closes it); a connection of another origin is
+    closed."""
+    if db is None:
+        return
+    with _SHARED_LOCK:
+        for key, entry in list(_SHARED.items()):
+            if entry[0] is db:
+                entry[1] -= 1
+                if entry[1] > 0:
+                    return
+                del _SHARED[key]
+                break
+    db.close()
+
+
+def shared_holders() -> dict[str, int]:
+    """Open shared connections and how many components hold each (for tests and diagnostics)."""
+    with _SHARED_LOCK:
+        return {f"{path}#{thread}": entry[1] for (path, thread), entry in _SHARED.items()}
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:

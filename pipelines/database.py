@@ -49,6 +49,29 @@ def connect(data_dir: str | Path) -> sqlite_utils.Database:
     return db
 
 
+def _prepare_shared(db: sqlite_utils.Database) -> None:
+    db.execute("PRAGMA foreign_keys = ON")
+    ensure_schema(db)
+
+
+def shared(data_dir: str | Path) -> sqlite_utils.Database:
+    """The crawl's connection to the database, one per process and thread, shared by the capture extension, the
+    archive middlewares and the pipelines of every site (archive.index.shared_db): 2 descriptors for the process
+    instead of 8 per site. Give it back with `release`, never `close`."""
+    from archive.index import shared_db
+
+    path = db_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return shared_db(path, _prepare_shared)
+
+
+def release(db: sqlite_utils.Database | None) -> None:
+    """Give back a connection from `shared`."""
+    from archive.index import release_db
+
+    release_db(db)
+
+
 def _v1(db: sqlite_utils.Database) -> None:
     db["sites"].create(
         {"key": str, "name": str, "site_code": str, "region": str, "start_urls": str, "column_url": str,

@@ -40,32 +40,32 @@ class DatabaseHistory:
         self.started = now_iso()
 
     def unlisted_reports(self, site: str) -> list[str]:
-        db = database.connect(self.data_dir)
+        db = database.shared(self.data_dir)
         try:
             return known_report_pages(db, site, self.started)
         finally:
-            db.close()
+            database.release(db)
 
     def attachments_of(self, report_url: str) -> list[str]:
-        db = database.connect(self.data_dir)
+        db = database.shared(self.data_dir)
         try:
             return known_attachments(db, report_url)
         finally:
-            db.close()
+            database.release(db)
 
     def learned_endpoints(self, site: str) -> list[dict]:
-        db = database.connect(self.data_dir)
+        db = database.shared(self.data_dir)
         try:
             return learned_endpoints(db, site)
         finally:
-            db.close()
+            database.release(db)
 
     def learn_endpoint(self, site: str, endpoint: dict) -> None:
-        db = database.connect(self.data_dir)
+        db = database.shared(self.data_dir)
         try:
             learn_endpoint(db, site, endpoint)
         finally:
-            db.close()
+            database.release(db)
 
 
 ENDPOINT_KEYS = ("column_url", "method", "url", "body", "headers")  # headers: JSON

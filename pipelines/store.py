@@ -25,7 +25,7 @@ class StoreDiscoveries:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.db = database.connect(self.data_dir)
+        self.db = database.shared(self.data_dir)
         spider = self.crawler.spider
         site = getattr(spider, "site", None)
         if site is not None:
@@ -43,7 +43,8 @@ class StoreDiscoveries:
                 )
                 record_site_blocked(self.db, spider.site_key, summary.get("blocked", 0),
                                     summary.get("blocked_by") or {})
-            self.db.close()
+        database.release(self.db)
+        self.db = None
 
     def process_item(self, item):
         if isinstance(item, ReportPage):

@@ -138,7 +138,7 @@ class TrackVersions:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.db = database.connect(self.data_dir)
+        self.db = database.shared(self.data_dir)  # one connection for the process's sites and steps
 
     def close_spider(self) -> None:
         if self.db is not None:
@@ -150,7 +150,8 @@ class TrackVersions:
                     crosschecks.run(self.db, [site])
                 except Exception:  # a failing check must not lose the crawl's state
                     logger.exception("checks across reports failed for site %s", site)
-            self.db.close()
+            database.release(self.db)
+            self.db = None
 
     def _count(self, what: str) -> None:
         if self.crawler is not None and self.crawler.stats is not None:
