@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	bash scripts/install-redis.sh || true  # redis-server for tests/test_workers.py (idempotent)
 	touch $(STAMP)
 
 demo: $(STAMP)
