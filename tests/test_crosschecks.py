@@ -373,7 +373,8 @@ def _demo_rows(db_path: Path, site: str, agency: str, year: int) -> dict[str, tu
 
 def test_the_demo_crawls_store_them_and_follow_the_correction(demo_archive):
     """The crawl computes them for each site it crawled (TrackVersions.close_spider): edition 1's 西城区 2020 report
-    has the 结转下年度 that edition 2 corrects, so the 2021 report's 上年结转 continues it only after edition 2."""
+    has the 结转下年度 that edition 2 corrects, so the 2021 report's 上年结转 continues it only after edition 2; one
+    demo agency's 上年结转 does not continue its previous year in either edition."""
     gov = "北京市西城区人民政府"
     first = _demo_rows(demo_archive.db(1), "xicheng", gov, 2021)
     status, detail, ev = first["X-R8"]
@@ -384,3 +385,12 @@ def test_the_demo_crawls_store_them_and_follow_the_correction(demo_archive):
     status, _, ev = second["A-R12"]          # the demo's 本级 numbers are drawn apart from its departments'
     assert status == "uncertain" and ev["coverage"]["with_tables"] >= 4
     assert set(second) == set(crosschecks.RULES)
+    # 西工区发展和改革委员会 2023 carries 4 applications that its 2022 report did not carry out (specs.OVERRIDES)
+    fgw = "洛阳市西工区发展和改革委员会"
+    for edition in (1, 2):
+        status, detail, ev = _demo_rows(demo_archive.db(edition), "xigong", fgw, 2023)["X-R8"]
+        assert status == "fail" and "natural_person 4 vs 0" in detail and ev["previous"]["year"] == 2022
+        assert _demo_rows(demo_archive.db(edition), "xigong", fgw, 2024)["X-R8"][0] == "pass"
+    # the demo's synthetic prose is one template: the agency's 2024 text repeats its 2023 text
+    status, detail, ev = _demo_rows(demo_archive.db(2), "xigong", fgw, 2024)["DUP-R15"]
+    assert status == "fail" and ev["most_similar"]["score"] > 0.5 and ev["most_similar"]["agency"]

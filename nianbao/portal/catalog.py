@@ -227,6 +227,8 @@ def _build_agency(agency: specs.Agency, editions: frozenset[int], published_over
         elif real_page or key == SHANGHAI_REAL:
             carry = None
         else:
+            if carry is not None and ov.carry_in_jump:
+                carry = (carry[0] + ov.carry_in_jump,) + carry[1:]
             nxt = agency.real.get(year + 1)
             carry_out = tuple(int(x) for x in real.load(nxt)["t3"][1][:6]) if nxt else None
             if agency.site == "pingtan" and year == 2024:

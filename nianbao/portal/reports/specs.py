@@ -89,6 +89,7 @@ class Override:
     blank: bool = False
     split_t3: bool = False
     stray_colspan: bool = False
+    carry_in_jump: int = 0              # natural persons added to 二、上年结转 (not last year's 结转下年度)
 
 
 OVERRIDES: dict[str, Override] = {
@@ -117,6 +118,7 @@ OVERRIDES: dict[str, Override] = {
     "xigong-qzf-2019": Override(title=1),
     "xigong-qzf-2022": Override(split_t3=True),
     "xigong-qzfbgs-2025": Override(published="2026-01-23", markup="word"),
+    "xigong-fgw-2023": Override(carry_in_jump=4),   # checks across reports: X-R8 fails on it
     "xigong-fgw-2024": Override(files=("pdf",)),
     "xigong-jyj-2023": Override(body="attachment", files=("pdf",)),
     "xigong-scjgj-2025": Override(title=2),
