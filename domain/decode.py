@@ -9,6 +9,7 @@ import re
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", re.I)
+_CONTROL = bytes(b for b in range(32) if b < 9 or 13 < b)   # control bytes that no text format holds
 _ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030"}
 
 
@@ -49,5 +50,5 @@ def looks_binary(body: bytes) -> bool:
     head = body[:8192]
     if not head:
         return False
-    bad = sum(1 for b in head if b < 9 or 13 < b < 32)
+    bad = len(head) - len(head.translate(None, _CONTROL))   # counted in C: this ran on every document
     return b"\x00" in head or bad / len(head) > 0.02

@@ -14,13 +14,18 @@ from .model import LimitExceeded
 MAX_GRID_SLOTS = 200_000   # rows x columns of one laid-out table (DOCX, PDF, HTML): larger is refused
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Slot:
     text: str                 # cell text, whitespace runs collapsed to one space
     col0: int = -1            # first grid column (-1: unknown, text dumps)
     col1: int = -1            # last grid column, inclusive
     covered: bool = False     # continuation of a cell that starts in an earlier row (rowspan)
     where: str = ""           # provenance, e.g. "table 2 row 5 col 3" or "line 48"
+
+    def __init__(self, text: str, col0: int = -1, col1: int = -1, covered: bool = False, where: str = "") -> None:
+        # one dict update instead of the frozen dataclass's five object.__setattr__ calls: a page lays out a few
+        # hundred slots, and this was a tenth of an HTML report's extraction CPU
+        self.__dict__.update(text=text, col0=col0, col1=col1, covered=covered, where=where)
 
 
 @dataclass

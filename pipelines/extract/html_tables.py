@@ -73,15 +73,16 @@ def expand(table: lxml_html.HtmlElement, source: str) -> RawTable:
     """Lay an HTML table on a full grid and return its rows as slots."""
     trs = _rows(table)
     nrows = len(trs)
-    occupied: dict[tuple[int, int], tuple[int, int]] = {}
+    occupied: list[dict[int, tuple[int, int]]] = [{} for _ in range(nrows)]   # per row: column -> span origin
     texts: dict[tuple[int, int], str] = {}
     width = 0
     for r, tr in enumerate(trs):
+        row = occupied[r]
         c = 0
         for td in tr:
-            if not isinstance(td.tag, str) or td.tag not in ("td", "th"):
+            if td.tag != "td" and td.tag != "th":     # also a comment or processing instruction
                 continue
-            while (r, c) in occupied:
+            while c in row:
                 c += 1
             if c >= MAX_COLS:
                 break
@@ -89,14 +90,12 @@ def expand(table: lxml_html.HtmlElement, source: str) -> RawTable:
             cs = min(_span(td.get("colspan")), MAX_COLS - c)
             origin = (r, c)
             texts[origin] = cell_text(td)
-            for dr in range(rs):
-                for dc in range(cs):
-                    occupied.setdefault((r + dr, c + dc), origin)
+            for below in occupied[r:r + rs]:
+                for col in range(c, c + cs):
+                    below.setdefault(col, origin)
             c += cs
             width = max(width, c)
-    matrix: list[list[tuple[int, int] | None]] = [
-        [occupied.get((r, c)) for c in range(width)] for r in range(nrows)
-    ]
+    matrix: list[list[tuple[int, int] | None]] = [[row.get(c) for c in range(width)] for row in occupied]
     return from_matrix(matrix, texts, source)
 
 
