@@ -1,30 +1,32 @@
 """Old-vs-new check for the HTML reader: every output of extract_document() that change detection sees.
 
-    .venv/bin/python bench/extract/same_output.py dump OUT.json      # with the code before a change
-    .venv/bin/python bench/extract/same_output.py compare OUT.json   # with the code after it
+    git archive COMMIT | tar -x -C /tmp/old        # the code before the change
+    .venv/bin/python bench/extract/same_output.py dump /tmp/old.json --code /tmp/old --docs /tmp/docs.pickle
+    .venv/bin/python bench/extract/same_output.py compare /tmp/old.json --docs /tmp/docs.pickle
 
 Documents: every HTML page of the demo portal, editions 1 and 2 (report pages, listings, chrome), every real
 page in ../shared/realpages and every .html under tests/. For each: the extraction's text, prose sections, cells,
 status, warnings, checks, and the versions layer's normalised comparable text and content_hash (what
 pipelines/versions.py stores per version). `compare` counts identical documents per field and names the others.
+`--code DIR` runs the extraction code of another checkout; `--docs` keeps the documents in a file (written on
+first use), so that both runs read the same bytes.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
+import pickle
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from nianbao.portal import sites as portal_sites  # noqa: E402
-from pipelines.extract import extract_document  # noqa: E402
-from pipelines.versions import content_of  # noqa: E402
 
 
 def documents() -> list[tuple[str, bytes, str | None]]:
+    from nianbao.portal import sites as portal_sites
+
     docs: list[tuple[str, bytes, str | None]] = []
     for edition in (1, 2):
         for site, (_ctx, build) in portal_sites.build_all(edition).items():
@@ -38,6 +40,9 @@ def documents() -> list[tuple[str, bytes, str | None]]:
 
 
 def outputs(body: bytes, ctype: str | None) -> dict[str, object]:
+    from pipelines.extract import extract_document
+    from pipelines.versions import content_of
+
     ex = extract_document(body, content_type=ctype)
     d = ex.to_json_dict()
     content = content_of(ex, body)
@@ -48,17 +53,28 @@ def outputs(body: bytes, ctype: str | None) -> dict[str, object]:
 
 
 def main(argv: list[str]) -> int:
-    mode, path = argv[0], Path(argv[1])
-    docs = documents()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=("dump", "compare"))
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose extraction code runs")
+    parser.add_argument("--docs", type=Path, help="documents file (written when missing)")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(args.code.resolve()))
+    if args.docs is not None and args.docs.exists():
+        docs = pickle.loads(args.docs.read_bytes())
+    else:
+        docs = documents()
+        if args.docs is not None:
+            args.docs.write_bytes(pickle.dumps(docs))
     got = {}
     for name, body, ctype in docs:
         key = f"{name}#{hashlib.sha256(body).hexdigest()[:12]}"
         got[key] = outputs(body, ctype)
-    if mode == "dump":
-        path.write_text(json.dumps(got, ensure_ascii=False, sort_keys=True))
-        print(f"{len(got)} documents written to {path}")
+    if args.mode == "dump":
+        args.path.write_text(json.dumps(got, ensure_ascii=False, sort_keys=True))
+        print(f"{len(got)} documents written to {args.path}")
         return 0
-    old = json.loads(path.read_text())
+    old = json.loads(args.path.read_text())
     missing = sorted(set(old) ^ set(got))
     fields = list(next(iter(got.values())).keys())
     same = {f: 0 for f in fields}
