@@ -116,7 +116,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     except MergeError as exc:
         raise UsageError(str(exc)) from None
     print("merged into {into}: {files} WARC file(s) copied ({skipped} already there), {captures} capture(s), "
-          "{reports} report(s) new, {pages} page(s) re-evaluated, {runs} run(s), {alerts} alert(s)".format(
+          "{reports} report(s) new, {copied} page(s) with their versions copied, {pages} page(s) re-evaluated, "
+          "{runs} run(s), {alerts} alert(s)".format(
               into=args.into, **counts))
     return 0
 

@@ -10,13 +10,18 @@ Each worker writes its own WARC files (named after the worker: nianbao-HOST-DIGE
 3. copies the workers' capture rows (with the outcome the crawl recorded: removed, duplicate, truncated, …) and
    indexes the copied files' records from the files themselves (archive/scan.py, archive/index.py: what
    `nianbao reindex` does);
-4. rebuilds the versions, cells, checks and changes of every report page that got a new capture, from all its
-   captures in time order (pipelines/reevaluate.py), pages in the order of their first capture (so a twin is
-   found as the crawl found it).
+4. for a report page whose captures all come from one worker (and that the archive had no version of yet), copies
+   that worker's versions, cells, checks, changes and version links under the archive's own ids: what
+   re-evaluating the same captures would derive, without extracting every document again;
+5. rebuilds the versions, cells, checks and changes of every other report page that got a new capture (fetched by
+   two workers: a site a dead worker left half-done and another crawled again, or a page known from an earlier
+   merge) from all its captures in time order (pipelines/reevaluate.py), pages in the order of their first capture
+   (so a twin is found as the crawl found it): one version per distinct content and one change per transition, as
+   if one machine had made every fetch;
+6. recomputes the checks across reports (pipelines/crosschecks.py) of the sites concerned, over every report the
+   archive holds of them.
 
-Versions and changes are derived, never copied: a page fetched by two workers (a site a dead worker left half-done
-and another crawled again) gets one version per distinct content and one change per transition, as if one machine
-had made both fetches. Merging again finds every file and row already there and changes nothing. Worker folders
+Merging again finds every file and row already there and changes nothing. Worker folders
 are only read (their database opened read-only; `.open` WARC files of a running worker are left for the next
 merge).
 """
@@ -35,8 +40,8 @@ import sqlite_utils
 from archive import index
 from archive.lock import writer_lock
 from archive.scan import file_rows, warc_files
-from pipelines import database
-from pipelines.reevaluate import reevaluate
+from pipelines import crosschecks, database
+from pipelines.reevaluate import DETACHED, reevaluate
 
 CAPTURE_DERIVED = ("version_id",)  # rebuilt by re-evaluation, never copied (version ids are the archive's own)
 
@@ -179,9 +184,9 @@ def _merge_pages(db: sqlite_utils.Database, src: sqlite3.Connection, reports: di
 
 
 def _merge_captures(db: sqlite_utils.Database, src: sqlite3.Connection, names: dict[str, str],
-                    copied: list[Path]) -> tuple[set[str], int]:
+                    copied: list[Path]) -> dict[str, set[str]]:
     """Copy the worker's capture rows of closed files (and its fetch errors, which have no record), index the
-    copied files; returns the URLs of the captures that are new to the archive, and how many are new."""
+    copied files; returns the ids of the captures new to the archive, by URL."""
     rows = [r for r in _rows(src, "captures") if r.get("warc_file") is None or r["warc_file"] in names]
     file_records = [row for path in copied for row in file_rows(path)]
     ids = [r["id"] for r in rows] + [r["id"] for r in file_records]
@@ -200,7 +205,101 @@ def _merge_captures(db: sqlite_utils.Database, src: sqlite3.Connection, names: d
     db.conn.commit()
     if file_records:  # the records as the files hold them (what `reindex` writes); pipeline columns kept
         index.write_rows(db, file_records)
-    return set(new.values()), len(new)
+    by_url: dict[str, set[str]] = {}
+    for capture_id, url in new.items():
+        by_url.setdefault(url, set()).add(capture_id)
+    return by_url
+
+
+def _version_refs(src: sqlite3.Connection, url: str) -> set[int]:
+    """The worker's version ids the page's rows cite (its captures, its current version, its changes)."""
+    refs = {r[0] for r in src.execute("SELECT version_id FROM captures WHERE url = ? AND version_id IS NOT NULL",
+                                      [url])}
+    refs |= {r[0] for r in src.execute("SELECT current_version_id FROM pages WHERE url = ? "
+                                       "AND current_version_id IS NOT NULL", [url])}
+    for version_id, previous_id in src.execute("SELECT version_id, previous_version_id FROM changes "
+                                               "WHERE page_url = ?", [url]):
+        refs |= {v for v in (version_id, previous_id) if v is not None}
+    return refs
+
+
+def _copyable(db: sqlite_utils.Database, src: sqlite3.Connection, new: dict[str, set[str]]) -> set[str]:
+    """Report pages whose every capture in the archive is new from this worker and that have no version or change
+    in it yet, and whose rows cite only versions of such pages: their versions and changes are the worker's as they
+    are (re-evaluating them would derive the same rows from the same captures, at the cost of extracting again)."""
+    candidates = set()
+    for url, ids in new.items():
+        page = db.conn.execute("SELECT report_id, kind FROM pages WHERE url = ?", [url]).fetchone()
+        if page is None or page[0] is None or page[1] not in ("report", "attachment"):
+            continue
+        if db.conn.execute("SELECT 1 FROM report_versions WHERE page_url IN (?, ?) UNION ALL "
+                           "SELECT 1 FROM changes WHERE page_url IN (?, ?) LIMIT 1",
+                           [url, DETACHED + url, url, DETACHED + url]).fetchone():
+            continue
+        if {r[0] for r in db.conn.execute("SELECT id FROM captures WHERE url = ?", [url])} <= ids:
+            candidates.add(url)
+    page_of = dict(src.execute("SELECT id, page_url FROM report_versions"))
+    refs = {url: _version_refs(src, url) for url in candidates}
+    changed = True
+    while changed:  # a page citing a version of a page that is re-evaluated is re-evaluated too
+        changed = False
+        for url in sorted(candidates):
+            if any(page_of.get(v) not in candidates for v in refs[url]):
+                candidates.discard(url)
+                changed = True
+    return candidates
+
+
+def _copy_derived(db: sqlite_utils.Database, src: sqlite3.Connection, urls: set[str],
+                  reports: dict[int, int]) -> None:
+    """Copy the worker's versions (with their cells and checks), changes and version links of `urls` (see
+    _copyable), under the archive's own ids."""
+    if not urls:
+        return
+    version_ids: dict[int, int] = {}
+    version_columns = [c for c in _columns(src, "report_versions") if c in set(_columns(db, "report_versions"))]
+    for url in sorted(urls):
+        cur = src.execute(f'SELECT {", ".join(version_columns)} FROM report_versions WHERE page_url = ? ORDER BY id',
+                          [url])
+        for values in cur.fetchall():
+            row = dict(zip(version_columns, values, strict=True))
+            row["report_id"] = reports.get(row["report_id"], row["report_id"])
+            columns = [c for c in version_columns if c != "id"]
+            inserted = db.conn.execute(
+                f'INSERT INTO report_versions ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})',
+                [row[c] for c in columns])
+            version_ids[row["id"]] = inserted.lastrowid
+    for table in ("cells", "checks"):
+        columns = [c for c in _columns(src, table) if c in set(_columns(db, table))]
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        for old, new in version_ids.items():
+            rows = src.execute(f'SELECT {quoted} FROM "{table}" WHERE version_id = ?', [old]).fetchall()
+            if table == "checks":  # the checks across reports are the merged site's, made again below
+                rows = [r for r in rows if r[columns.index("rule")] not in crosschecks.RULES]
+            at = columns.index("version_id")
+            db.conn.executemany(f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join("?" * len(columns))})',
+                                [[new if i == at else v for i, v in enumerate(r)] for r in rows])
+    mapped = version_ids.get
+    for url in sorted(urls):
+        cur = src.execute("SELECT * FROM changes WHERE page_url = ? ORDER BY id", [url])
+        names = [d[0] for d in cur.description]
+        for values in cur.fetchall():
+            change = dict(zip(names, values, strict=True))
+            _insert(db, "changes", {**change, "report_id": reports.get(change["report_id"], change["report_id"]),
+                                    "version_id": mapped(change["version_id"]),
+                                    "previous_version_id": mapped(change["previous_version_id"])}, skip=("id",))
+        for capture_id, version_id in src.execute(
+                "SELECT id, version_id FROM captures WHERE url = ? AND version_id IS NOT NULL", [url]).fetchall():
+            db.conn.execute("UPDATE captures SET version_id = ? WHERE id = ?", [mapped(version_id), capture_id])
+        page = src.execute("SELECT current_version_id, last_outcome, last_capture_id, report_id FROM pages "
+                           "WHERE url = ?", [url]).fetchone()
+        db.conn.execute("UPDATE pages SET current_version_id = ?, last_outcome = ?, last_capture_id = ? WHERE url = ?",
+                        [mapped(page[0]) if page[0] is not None else None, page[1], page[2], url])
+        report = src.execute("SELECT current_version_id, status, url FROM reports WHERE id = ?", [page[3]]).fetchone()
+        if report is not None and report[0] in version_ids:
+            db.conn.execute("UPDATE reports SET current_version_id = ?, status = ? WHERE id = ? "
+                            "AND (current_version_id IS NULL OR url = ?)",
+                            [version_ids[report[0]], report[1], reports.get(page[3], page[3]), url])
 
 
 def _merge_keyed(db: sqlite_utils.Database, src: sqlite3.Connection, table: str, key: tuple[str, ...],
@@ -245,10 +344,12 @@ def merge(workers: list[str | Path], into: str | Path, wait: bool = False) -> di
             raise MergeError(f"no worker folder {folder}")
         if folder.resolve() == into.resolve():
             raise MergeError(f"{folder} is the archive merged into: name it once, with --into")
-    counts = {"files": 0, "skipped": 0, "captures": 0, "reports": 0, "pages": 0, "runs": 0, "alerts": 0}
+    counts = {"files": 0, "skipped": 0, "captures": 0, "reports": 0, "pages": 0, "copied": 0, "runs": 0,
+              "alerts": 0}
     with writer_lock(into, wait=wait):
         db = database.connect(into)
         touched: set[str] = set()
+        copied_pages: set[str] = set()
         last_seen: dict[str, str] = {}
         try:
             for folder in folders:
@@ -262,9 +363,14 @@ def merge(workers: list[str | Path], into: str | Path, wait: bool = False) -> di
                         report_ids, new_reports = _merge_reports(db, src)
                         counts["reports"] += new_reports
                         _merge_pages(db, src, report_ids)
-                    new_urls, new_captures = _merge_captures(db, src, names, copied)
-                    touched |= new_urls
-                    counts["captures"] += new_captures
+                    new = _merge_captures(db, src, names, copied)
+                    counts["captures"] += sum(len(ids) for ids in new.values())
+                    copyable = _copyable(db, src, new)
+                    with db.conn:
+                        _copy_derived(db, src, copyable, report_ids)
+                    counts["copied"] += len(copyable)
+                    copied_pages |= copyable
+                    touched |= set(new) - copyable
                     with db.conn:
                         counts["runs"] += _merge_runs(db, src)
                         counts["alerts"] += _merge_keyed(db, src, "alerts", ("run_id", "channel", "created"))
@@ -289,6 +395,9 @@ def merge(workers: list[str | Path], into: str | Path, wait: bool = False) -> di
         counts["pages"] = len(pages)
         db = database.connect(into)
         try:
+            # The checks across reports (pipelines/crosschecks.py) of the sites whose versions were copied, over
+            # every report the archive now holds of them (re-evaluation made those of its own pages' sites).
+            crosschecks.run(db, sorted(set(crosschecks.sites_of(db, copied_pages)) - set(crosschecks.sites_of(db, pages))))
             with db.conn:  # re-evaluation dates a page by its last capture; the crawl by when it saw it
                 for url, seen in last_seen.items():
                     db.conn.execute("UPDATE pages SET last_seen = ? WHERE url = ? AND coalesce(last_seen, '') < ?",
