@@ -122,7 +122,7 @@ class EncodingRepairMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        if not isinstance(response, TextResponse) or not response.body:
+        if not isinstance(response, TextResponse) or not response.body or not _is_text_type(response):
             return response
         encoding = (response.encoding or "").lower()
         _, used = decode(response.body, f"text/html; charset={encoding or 'utf-8'}")
@@ -135,6 +135,15 @@ class EncodingRepairMiddleware:
         self.crawler.stats.inc_value("nianbao/encoding_repaired")
         logger.info("%s declared %s but is GB18030/GBK: decoding as gb18030", response.url, encoding or "nothing")
         return response.replace(encoding="gb18030")
+
+
+_TEXT_TYPES = ("text/", "html", "xml", "json", "javascript")
+
+
+def _is_text_type(response: Response) -> bool:
+    """Scrapy makes a TextResponse of a PDF (application/pdf) too: its bytes are no text to re-label."""
+    declared = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+    return not declared or any(word in declared for word in _TEXT_TYPES)
 
 
 class RobotsTxtWaitMiddleware(RobotsTxtMiddleware):

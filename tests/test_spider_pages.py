@@ -78,6 +78,15 @@ def test_gbk_page_declared_utf8_is_repaired():
     # Bytes that are neither UTF-8 nor GB18030 (0xFF is no GB18030 lead byte) are not re-labelled as GB18030.
     broken = HtmlResponse(url=url, body=text.encode("gbk") + b"\xff\xff", headers={"Content-Type": "text/html; charset=utf-8"})
     assert EncodingRepairMiddleware(get_crawler()).process_response(Request(url), broken) is broken
+    # A real PDF (Scrapy makes a TextResponse of application/pdf too) is bytes, not text: never re-labelled.
+    from scrapy.http import TextResponse
+
+    from nianbao.portal import scale
+
+    report = next(r for r in scale.items(20)[0] if r.attachments and r.attachments[0].kind == "pdf")
+    pdf = TextResponse(url="http://127.0.0.1/a.pdf", body=scale.file_bytes(report, "pdf"),
+                       headers={"Content-Type": "application/pdf"})
+    assert EncodingRepairMiddleware(get_crawler()).process_response(Request(pdf.url), pdf) is pdf
 
 
 def test_page_title_from_title_segments_headings_and_meta():
