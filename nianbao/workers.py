@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 QUEUE = "nianbao"
+HOME_QUEUE = "nianbao@"   # + a worker's name (its host and folder): the sites that worker crawled last
+HOME_PREFIX = "nianbao:home:"  # + a site key: the name of the worker whose folder holds the site's history
+HOME_TTL = 90 * 86400
 LEASE_PREFIX = "nianbao:lease:"
 JOB_PREFIX = "nianbao-site-"
 SAFE_FRACTION = 0.6       # a request is sent only within this fraction of the ttl after the last acknowledged renewal
@@ -322,6 +325,7 @@ def crawl_site_job(entry: dict[str, Any]) -> dict[str, Any]:
         # RQ records the failure and, retries left, queues the site again: the next run resumes this one.
         raise RuntimeError(f"{site.key}: crawl stopped ({summary.get('finish_reason')}"
                            f"{', lease lost' if lease.lost else ''}); run {result.run_id} left to resume")
+    connection.set(HOME_PREFIX + site.key, config.name, ex=HOME_TTL)  # its next crawl goes to this folder
     return out
 
 
@@ -331,15 +335,46 @@ def _retry(max_retries: int = 3):
     return Retry(max=max_retries)
 
 
+def live_workers(connection: Redis) -> set[str]:
+    """The names (host and folder, see worker_name) of the workers RQ counts alive (their heartbeat key exists)."""
+    from rq import Worker
+
+    return {w.name.rsplit("-", 1)[0] for w in Worker.all(connection=connection)}
+
+
+def rehome_orphans(connection: Redis, keep: frozenset[str] = frozenset()) -> int:
+    """Jobs waiting on the own queue of a worker that is not alive (it died, and was not restarted on its folder)
+    go to the shared queue, its abandoned jobs first made queued again (RQ's registry cleanup, which only a worker
+    of that queue would run); `keep`: workers counted alive anyway (one starting). Returns how many were moved."""
+    from rq import Queue
+    from rq.registry import StartedJobRegistry
+
+    alive = live_workers(connection) | keep
+    moved = 0
+    shared = Queue(QUEUE, connection=connection)
+    for queue in Queue.all(connection=connection):
+        if not queue.name.startswith(HOME_QUEUE) or queue.name[len(HOME_QUEUE):] in alive:
+            continue
+        StartedJobRegistry(queue=queue).cleanup()
+        for job in queue.get_jobs():
+            queue.remove(job)
+            shared.enqueue_job(job)
+            moved += 1
+    return moved
+
+
 def enqueue_sites(connection: Redis, sites: list[SiteConfig], timeout: int = 6 * 3600,
                   retries: int = 3) -> tuple[list[str], list[str]]:
     """One job per site (its entry as data); a site whose job is still queued or running is not queued again.
+    Host affinity: a site goes to the own queue of the worker that crawled it last when that worker is alive (its
+    folder holds the site's history: conditional requests, reports no longer listed), else to the shared queue.
     Returns (queued keys, skipped keys)."""
     from rq import Queue
     from rq.exceptions import NoSuchJobError
     from rq.job import Job, JobStatus
 
-    queue = Queue(QUEUE, connection=connection)
+    rehome_orphans(connection)
+    alive = live_workers(connection)
     queued, skipped = [], []
     for site in sites:
         job_id = JOB_PREFIX + hashlib.sha256(site.key.encode()).hexdigest()[:16]
@@ -350,6 +385,8 @@ def enqueue_sites(connection: Redis, sites: list[SiteConfig], timeout: int = 6 *
         if status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
             skipped.append(site.key)
             continue
+        home = (connection.get(HOME_PREFIX + site.key) or b"").decode()
+        queue = Queue(HOME_QUEUE + home if home in alive else QUEUE, connection=connection)
         queue.enqueue(crawl_site_job, site.as_dict(), job_id=job_id, job_timeout=timeout, retry=_retry(retries),
                       description=f"crawl {site.key}", result_ttl=7 * 86400, failure_ttl=30 * 86400)
         queued.append(site.key)
@@ -395,7 +432,10 @@ def run_worker(redis_url: str, data_dir: str | Path, *, burst: bool = False, lea
         cls.heartbeat_grace = grace
         from rq import Queue
 
-        worker = cls([Queue(QUEUE, connection=connection)], connection=connection,
+        # Its own queue first (the sites whose history its folder holds), then the shared one.
+        queues = [Queue(HOME_QUEUE + _config.name, connection=connection), Queue(QUEUE, connection=connection)]
+        rehome_orphans(connection, keep=frozenset({_config.name}))
+        worker = cls(queues, connection=connection,
                      name=f"{_config.name}-{os.getpid()}", job_monitoring_interval=heartbeat,
                      maintenance_interval=maintenance)
         worker.work(burst=burst, logging_level="INFO", with_scheduler=False)

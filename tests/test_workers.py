@@ -114,7 +114,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 def workers_run(tmp: Path, demo_archive) -> dict:
     if REDIS is None:
         return {"skip": NO_REDIS}
-    from nianbao.workers import LEASE_PREFIX, worker_name
+    from nianbao.workers import HOME_PREFIX, LEASE_PREFIX, worker_name
 
     redis = RedisServer(tmp / "redis")
     procs: list[subprocess.Popen] = []
@@ -153,6 +153,8 @@ def workers_run(tmp: Path, demo_archive) -> dict:
             out["w3_log"] = (tmp / "w3.log").read_text()[-4000:]
             out["log"] = portal.log_entries()[logged:]
         out["leases_left"] = [k.decode() for k in redis.client.scan_iter(LEASE_PREFIX + "*")]
+        out["homes"] = {key: (redis.client.get(HOME_PREFIX + key) or b"").decode() for key in portal.base_urls}
+        out["names"] = {"w1": name1, "w2": worker_name(w2)}
         out["queued_left"] = redis.client.llen("rq:queue:nianbao")
         out["runs"] = {w.name: sqlite3.connect(w / "nianbao.db").execute(
             "SELECT id, sites FROM runs ORDER BY id").fetchall() for w in (w1, w2)}
@@ -196,6 +198,8 @@ def test_the_killed_site_is_resumed_by_the_third_worker(run: dict) -> None:
     assert run["killed_site"] not in sites_w2
     assert sites_w2 | {run["killed_site"]} == set(run["manifest"]["sites"])
     assert run["leases_left"] == [] and run["queued_left"] == 0
+    # Each site's next crawl goes back to the folder that holds its history (host affinity).
+    assert run["homes"] == {key: run["names"]["w1" if key == run["killed_site"] else "w2"] for key in run["homes"]}
     # Resumed, not recrawled: what the killed worker had completed is answered from its archive. At most the
     # requests in flight at the kill are sent again.
     again = Counter(e["path"] for e in run["log"] if e["site"] == run["killed_site"])
@@ -277,6 +281,7 @@ def redis_server(tmp_path_factory) -> RedisServer:
 def test_a_lease_is_exclusive_and_stops_its_holder_before_it_expires(redis_server: RedisServer) -> None:
     from nianbao.workers import SAFE_FRACTION, Lease
 
+    redis_server.client.flushdb()
     a = Lease(redis_server.client, ["127.0.0.1:1", "127.0.0.1:2"], "a", ttl=1.0)
     b = Lease(redis_server.client, ["127.0.0.1:2"], "b", ttl=1.0)
     assert a.acquire() and a.valid()
@@ -293,3 +298,29 @@ def test_a_lease_is_exclusive_and_stops_its_holder_before_it_expires(redis_serve
     assert not a.renew() and a.lost and not a.valid()
     b.release()
     assert redis_server.client.keys("nianbao:lease:*") == []
+
+
+def test_a_site_goes_back_to_the_worker_that_holds_its_history(redis_server: RedisServer) -> None:
+    """Host affinity through RQ's own worker registry: a site crawled last by a live worker is queued on that
+    worker's queue; once the worker is gone, what waits there moves to the shared queue."""
+    from rq import Queue, Worker
+
+    from crawler.sites import parse_site
+    from nianbao.workers import HOME_PREFIX, HOME_QUEUE, QUEUE, enqueue_sites, rehome_orphans
+
+    connection = redis_server.client
+    connection.flushdb()
+    known, new = (parse_site({"key": key, "name": key, "start_urls": [f"http://127.0.0.1:{port}/"]}, key)
+                  for key, port in (("known", 9), ("new", 10)))
+    home = "machine-a-0123abcd"
+    connection.set(HOME_PREFIX + "known", home)
+    own, shared = Queue(HOME_QUEUE + home, connection=connection), Queue(QUEUE, connection=connection)
+    worker = Worker([own, shared], connection=connection, name=f"{home}-4242")
+    worker.register_birth()
+    assert enqueue_sites(connection, [known, new]) == (["known", "new"], [])
+    assert [job.args[0]["key"] for job in own.get_jobs()] == ["known"]
+    assert [job.args[0]["key"] for job in shared.get_jobs()] == ["new"]
+    assert enqueue_sites(connection, [known, new]) == ([], ["known", "new"]), "a queued site queued twice"
+    worker.register_death()
+    assert rehome_orphans(connection) == 1
+    assert own.count == 0 and sorted(job.args[0]["key"] for job in shared.get_jobs()) == ["known", "new"]
