@@ -119,8 +119,13 @@ def begin_run(data_dir: Path | str, new_run_id: str, sites: list[str], resume: b
     return job
 
 
-def end_run(job: RunJob, finish_reasons: list[str | None]) -> bool:
-    """Forget the run's job state when every spider finished; keep it (for --resume) otherwise."""
+def end_run(job: RunJob, finish_reasons: list[str | None], restart: list[str] | None = None) -> bool:
+    """Forget the run's job state when every spider finished; keep it (for --resume) otherwise. The sites in
+    `restart` (stopped on an error that may have lost work after its request completed, such as running out of
+    descriptors: crawler/resources.py) have their queue state cleared now, as after an unclean stop: their resume
+    starts again from the start URLs and replays what was archived, so every item is processed again."""
+    for site in restart or []:
+        prepare_resume(job.jobdir(site), stopped_cleanly=False)
     if finish_reasons and all(reason == "finished" for reason in finish_reasons):
         shutil.rmtree(job.folder, ignore_errors=True)
         (jobs_dir(job.data_dir) / MARKER).unlink(missing_ok=True)

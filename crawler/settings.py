@@ -127,6 +127,9 @@ EXTENSIONS = {
 WARC_DEDUP = True
 WARC_REVISIT_REQUESTS = False
 NIANBAO_CONDITIONAL = True
+# Job state (JOBDIR) kept in memory and written when the site closes: no descriptors held per site for it.
+DUPEFILTER_CLASS = "crawler.jobfiles.SeenOnClose"
+SCHEDULER_DISK_QUEUE = "crawler.jobfiles.PickleLifoQueueOnClose"
 # Each step does one thing: store what was found, extract it, then detect changes against earlier versions.
 ITEM_PIPELINES = {
     "pipelines.store.StoreDiscoveries": 300,

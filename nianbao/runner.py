@@ -21,6 +21,7 @@ from scrapy.utils.project import get_project_settings
 from archive.jobstate import begin_run, end_run
 from archive.lock import writer_lock
 from crawler.discovery import describe as describe_browser
+from crawler.resources import CLOSE_REASON as RESOURCES_CLOSE_REASON
 from crawler.resources import exhaustion_reason, reset_unattributed, site_resource_errors
 from crawler.resources import unattributed as resource_unattributed
 from crawler.sites import SiteConfig, write_sites
@@ -230,7 +231,8 @@ def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any
     summaries = [done.get(i) or site_summary(site, None) for i, site in enumerate(sites)]
     if resource_unattributed():
         logging.getLogger(__name__).error("resource exhaustion outside any site: %s", resource_unattributed())
-    end_run(job, [s.get("finish_reason") for s in summaries])
+    end_run(job, [s.get("finish_reason") for s in summaries],
+            restart=[s["site"] for s in summaries if s.get("finish_reason") == RESOURCES_CLOSE_REASON])
     finished = now_iso()
     db = database.connect(data_dir)
     try:

@@ -93,11 +93,14 @@ def main() -> int:
     parser.add_argument("--portals", default="1,3", help="copies of the demo portal per run, comma-separated")
     parser.add_argument("--code", type=Path, default=ROOT, help="the nianbao checkout to crawl with")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="write the data folders here (kept)")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="nianbao-fds-") as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         for portals in (int(p) for p in args.portals.split(",")):
-            result = crawl(portals, args.code.resolve(), Path(tmp))
+            result = crawl(portals, args.code.resolve(), work)
             results.append(result)
             print(json.dumps(result, ensure_ascii=False), flush=True)
     if len(results) >= 2:
