@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import platform
 import statistics
 import sys
@@ -29,7 +30,7 @@ from nianbao.portal import sites as portal_sites  # noqa: E402
 from pipelines.extract import extract_document  # noqa: E402
 
 
-def documents() -> dict[str, list[tuple[str, bytes, str | None]]]:
+def documents(kinds: tuple[str, ...] = ("html", "pdf", "docx", "pdf-long")) -> dict[str, list[tuple[str, bytes, str | None]]]:
     docs: dict[str, list[tuple[str, bytes, str | None]]] = {"html": [], "pdf": [], "docx": []}
     for site, (ctx, build) in portal_sites.build_all(1).items():
         mod = portal_sites.module_for(site, ctx.info)
@@ -39,7 +40,7 @@ def documents() -> dict[str, list[tuple[str, bytes, str | None]]]:
                 docs["html"].append((r.key, page.body, page.content_type))
             for a in r.attachments:
                 docs[a.kind].append((f"{r.key}/{a.filename}", catalog.attachment_bytes(r, a), None))
-    docs["pdf-long"] = long_pdfs()
+    docs["pdf-long"] = long_pdfs() if "pdf-long" in kinds else []   # rendered only when measured (slow)
     return docs
 
 
@@ -92,14 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--kinds", default="html,pdf,docx,pdf-long", help="comma-separated kinds to measure")
     args = parser.parse_args(argv)
-    docs = documents()
-    extract_document(docs["html"][0][1])            # warm-up: imports, template cache
     kinds = args.kinds.split(",")
+    docs = documents(tuple(kinds))
+    extract_document(docs["html"][0][1])            # warm-up: imports, template cache
     results = {kind: measure(items, args.repeat) for kind, items in docs.items() if items and kind in kinds}
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=1))
         return 0
-    print(f"python {platform.python_version()} on {platform.machine()}, repeat {args.repeat}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"python {platform.python_version()} on {platform.machine()}, repeat {args.repeat}, load average {load}")
     print(f"{'kind':<9}{'docs':>6}{'runs':>6}{'docs/s':>9}{'CPU ms med':>12}{'CPU ms p90':>12}{'KiB':>8}  statuses")
     for kind, r in results.items():
         print(f"{kind:<9}{r['documents']:>6}{r['runs']:>6}{r['docs_per_s']:>9}{r['cpu_ms_median']:>12}"

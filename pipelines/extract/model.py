@@ -21,7 +21,7 @@ class LimitExceeded(Exception):
     too far): it ends as ERROR with this message instead of holding the worker for minutes."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Cell:
     """One value cell of table 二, 三 or 四, keyed by templates.json."""
 
@@ -33,6 +33,12 @@ class Cell:
     unit: str | None = None          # money cells: the unit as published ("元", "万元"; None = not stated)
     where: str = ""                  # provenance in the document
     confidence: float | None = None  # OCR cells: tesseract's confidence (0-100) of the reading; None = not OCR
+
+    def __init__(self, table: str, row: str, column: str, value: int | float | None, raw: str,
+                 unit: str | None = None, where: str = "", confidence: float | None = None) -> None:
+        # one dict update instead of the frozen dataclass's eight object.__setattr__ calls (~200 cells a report)
+        self.__dict__.update(table=table, row=row, column=column, value=value, raw=raw, unit=unit, where=where,
+                             confidence=confidence)
 
     @property
     def ref(self) -> str:

@@ -494,7 +494,13 @@ class Mapper:
             cols = sorted(self.t3_map, key=lambda k: self.t3_map[k][0])  # type: ignore[index]
         if self.t3_map and same_table:
             placed: dict[str, Slot] = {}
+            # the header's columns are single grid columns, distinct (_t3_colmap): a value is placed when it
+            # sits in exactly one of them
+            by_col = {a: k for k, (a, b) in self.t3_map.items() if a == b}
             for s in vals:
+                if len(by_col) == len(self.t3_map) and s.col0 == s.col1 and s.col0 in by_col:
+                    placed[by_col[s.col0]] = s
+                    continue
                 hit = [k for k, (a, b) in self.t3_map.items() if a <= s.col0 <= b or a <= s.col1 <= b]
                 if len(hit) == 1 and s.col0 >= self.t3_map[hit[0]][0] and s.col1 <= self.t3_map[hit[0]][1]:
                     placed[hit[0]] = s
