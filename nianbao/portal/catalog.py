@@ -236,7 +236,9 @@ def _build_agency(agency: specs.Agency, editions: frozenset[int], published_over
             s = synth.Synth(key=key, agency=agency.name, short=agency.short,
                             region=specs.SITES[agency.site]["region"], kind=agency.kind, year=year,
                             template=template, title=title, published=published.isoformat(), style=style,
-                            carry_in=carry, carry_out=carry_out)
+                            carry_in=carry, carry_out=carry_out,
+                            prose_key=_key(agency.site, agency.slug, year - 1) if ov.repeat_prose else None,
+                            plain_prose=ov.plain_prose)
             if template == "pre2019":
                 c, carry = synth.pre2019_content(s), None
             else:

@@ -134,7 +134,15 @@ class GridFlowable(Flowable):
             cut += 1
         if cut <= self.start + (2 if self.start == 0 else 0) or cut >= self.stop:
             return []
-        return [GridFlowable.part(self, self.start, cut), GridFlowable.part(self, cut, self.stop)]
+        first = GridFlowable.part(self, self.start, cut)
+        # a part rebuilt on its own rows (spans cut, heights laid out again) can come out taller than those rows
+        # were in the whole table: give it fewer rows until it fits, else do not split here
+        while first.wrap(avail_width, avail_height)[1] > avail_height:
+            cut -= 1
+            if cut <= self.start + (2 if self.start == 0 else 0):
+                return []
+            first = GridFlowable.part(self, self.start, cut)
+        return [first, GridFlowable.part(self, cut, self.stop)]
 
     @staticmethod
     def part(whole: GridFlowable, start: int, stop: int) -> GridFlowable:

@@ -39,6 +39,8 @@ class Synth:
     style: Style
     carry_in: tuple[int, ...] | None = None    # 6 applicant columns carried from last year
     carry_out: tuple[int, ...] | None = None   # force 四、结转下年度 (6 columns)
+    prose_key: str | None = None               # whose wording the prose takes (default: its own key)
+    plain_prose: bool = False                  # the first phrase of every choice (the wording before it varied)
 
 
 def rng_for(key: str) -> random.Random:
@@ -153,6 +155,60 @@ def _cn_date(iso: str) -> str:
     return f"{y}年{m}月{d}日"
 
 
+# Wording of the prose: each report draws its phrases (its own seed, or `prose_key`'s: a report repeating an
+# earlier one's text), so that two reports share a phrase by chance only, as real reports of one district do.
+P_GUIDE = ("坚持以习近平新时代中国特色社会主义思想为指导，", "深入学习贯彻党的二十大精神，", "在上级机关的坚强领导下，",
+           "按照上级政务公开工作部署，", "紧紧围绕法治政府建设目标，")
+P_WHAT = ("认真贯彻落实《中华人民共和国政府信息公开条例》，", "严格执行政府信息公开各项制度规定，",
+          "全面推进决策、执行、管理、服务、结果公开，", "持续深化政务公开标准化规范化建设，",
+          "把政务公开作为转变政府职能的重要抓手，")
+P_GOAL = ("围绕{region}中心工作，扎实做好政府信息公开各项工作。", "以公开促落实、以公开强监管、以公开优服务，政务公开质效稳步提升。",
+          "进一步保障人民群众的知情权、参与权、表达权和监督权。", "不断增强政府工作透明度，提升政府公信力和执行力。",
+          "推动政务公开工作迈上新台阶，服务{region}经济社会发展大局。")
+P_ACTIVE = ("（一）主动公开。全年通过政府门户网站主动公开政府信息{pub}条，发布政策解读{jd}篇，",
+            "（一）主动公开。{y}年累计主动公开各类政府信息{pub}条，其中政策解读{jd}篇，",
+            "（一）主动公开。全年共发布政府信息{pub}条、解读材料{jd}篇，")
+P_ACTIVE_MORE = ("及时公开机构职能、规划计划、财政预决算等法定主动公开内容。", "重点做好重大决策、民生实事和惠企政策的发布与解读。",
+                 "围绕群众关切，主动回应社会热点问题。", "采用图文、视频等多种形式解读重要政策文件。",
+                 "对涉及公众利益的重要事项及时发布信息、释放权威声音。")
+P_MANAGE = ("严格执行信息发布审查和保密审查制度，", "落实政府信息公开属性源头认定机制，", "建立健全政府信息发布协调机制，",
+            "规范政府信息公开工作流程，", "加强公文类信息公开前的合法性审查，")
+P_MANAGE_MORE = ("动态更新政府信息公开指南和主动公开目录，及时清理失效、废止文件。", "定期开展已公开信息的自查整改，确保信息准确一致。",
+                 "对规范性文件实行统一登记、统一编号、统一发布。", "做好历史信息的归档和管理，方便公众查阅。",
+                 "建立政府信息公开台账，实行动态管理。")
+P_PLATFORM = ("依托政府门户网站政府信息公开专栏，规范设置法定主动公开内容栏目，", "优化政府网站栏目设置和检索功能，",
+              "推进政务新媒体与门户网站协同联动，", "完善政务服务大厅政务公开专区功能，", "持续做好政府公报的编印和发放，")
+P_PLATFORM_MORE = ("加强政务新媒体管理，提升平台服务能力。", "提升平台的集约化和便民化水平。", "确保各类平台信息发布及时、准确、权威。",
+                   "拓宽群众获取政府信息的渠道。", "进一步增强平台的互动交流功能。")
+P_SUPERVISE = ("将政务公开工作纳入年度绩效考核，", "明确政务公开工作分管领导和工作人员，", "建立政务公开工作年度考核评议制度，",
+               "加强对政务公开工作的日常监督检查，", "主动接受社会评议和群众监督，")
+P_SUPERVISE_MORE = ("全年未发生责任追究情况。", "不断提升工作人员业务能力。", "确保各项工作任务落到实处。",
+                    "形成一级抓一级、层层抓落实的工作格局。", "工作机制进一步健全。")
+P_PROBLEM_INTRO = ("政府信息公开工作取得一定成效，但仍存在一些不足：", "政务公开工作虽取得了一定成绩，但与公众期待相比仍有差距：",
+                   "对照上级要求，政务公开工作还存在以下问题：")
+P_PROBLEMS = ("政策解读形式还不够丰富", "依申请公开答复规范化水平有待提高", "主动公开的深度和广度有待拓展",
+              "政务新媒体更新频率不够稳定", "工作人员业务能力有待进一步提升", "公众参与渠道还不够畅通",
+              "基层政务公开标准化建设推进不平衡")
+P_MEASURES = ("进一步丰富政策解读形式", "加强业务培训和案例研究", "持续提升依申请公开答复质量", "拓展主动公开的范围和深度",
+              "加强政务新媒体日常管理", "健全公众参与和回应机制", "推进基层政务公开标准化规范化")
+P_FEE_2021 = ("本年度未收取政府信息公开信息处理费。", "全年未发生收取信息处理费的情况。", "本年度无收取信息处理费情况。")
+P_FEE_2019 = ("{y}年度未收取依申请公开政府信息相关费用。", "{y}年度未收取检索、复制、邮寄等费用。")
+P_PERIOD = ("本报告所列数据统计期限为{y}年1月1日至{y}年12月31日。", "本报告中所列数据的统计期限自{y}年1月1日起至{y}年12月31日止。")
+
+
+P_OLD_INTRO = ("认真贯彻落实《中华人民共和国政府信息公开条例》和上级部署，", "按照上级关于政府信息公开工作的要求，",
+               "以推进政府信息公开为抓手，", "坚持依法公开、真实公正、注重实效、有利监督的原则，",
+               "紧密结合{region}实际，")
+P_OLD_MECHANISM = ("进一步健全政府信息公开工作机制，明确专人负责，全年政府信息公开工作运行平稳。",
+                   "不断完善政府信息公开制度体系，各项工作有序推进。", "加强组织领导和队伍建设，公开内容日益丰富。",
+                   "扎实推进重点领域信息公开，群众满意度稳步提升。", "规范依申请公开办理流程，切实保障公众知情权。")
+P_OLD_PARTS = ("本报告由概述、主动公开政府信息情况、依申请公开政府信息情况、政府信息公开咨询情况、"
+               "因政府信息公开申请行政复议和提起行政诉讼情况、政府信息公开收费及减免情况、存在的主要问题及改进措施组成，",
+               "本报告共分八个部分，", "现将本年度政府信息公开工作情况报告如下，")
+P_OLD_PERIOD = ("所列数据统计期限自{y}年1月1日起至{y}年12月31日止。", "统计期限为{y}年1月1日至{y}年12月31日。")
+P_OLD_FEE = ("未收取政府信息公开检索、复制、邮寄等费用。", "依申请提供政府信息未收取任何费用。", "无政府信息公开收费及减免情况。")
+
+
 def narrative(rng: random.Random, s: Synth, t3: dict[str, list[int]], t4: list[int]) -> list[Section]:
     y, who = s.year, s.short
     new, cin = sum(t3["new_received"]), sum(t3["carried_in"])
@@ -170,27 +226,31 @@ def narrative(rng: random.Random, s: Synth, t3: dict[str, list[int]], t4: list[i
     ][rng.randrange(2)]
     review = (f"全年发生因政府信息公开引起的行政复议{rv}件、行政诉讼{lit}件。" if rv or lit
               else "全年未发生因政府信息公开引起的行政复议和行政诉讼。")
+    training = rng.randint(1, 6)
+    words = rng_for("prose:" + (s.prose_key or s.key))
+
+    def pick(options: tuple[str, ...]) -> str:
+        return (options[0] if s.plain_prose else words.choice(options)).format(region=s.region, y=y, pub=pub, jd=jd)
+
+    def sample(options: tuple[str, ...], k: int) -> list[str]:
+        return list(options[:k]) if s.plain_prose else words.sample(options, k)
+
     one = [
-        f"{y}年，{who}坚持以习近平新时代中国特色社会主义思想为指导，认真贯彻落实《中华人民共和国政府信息公开条例》，"
-        f"围绕{s.region}中心工作，扎实做好政府信息公开各项工作。",
-        f"（一）主动公开。全年通过政府门户网站主动公开政府信息{pub}条，发布政策解读{jd}篇，"
-        "及时公开机构职能、规划计划、财政预决算等法定主动公开内容。",
+        f"{y}年，{who}" + pick(P_GUIDE) + pick(P_WHAT) + pick(P_GOAL),
+        pick(P_ACTIVE) + pick(P_ACTIVE_MORE),
         f"（二）依申请公开。{apply_}{review}",
-        "（三）政府信息管理。严格执行信息发布审查和保密审查制度，动态更新政府信息公开指南和主动公开目录，"
-        "及时清理失效、废止文件。",
-        "（四）政府信息公开平台建设。依托政府门户网站政府信息公开专栏，规范设置法定主动公开内容栏目，"
-        "加强政务新媒体管理，提升平台服务能力。",
-        "（五）监督保障。将政务公开工作纳入年度绩效考核，开展业务培训"
-        f"{rng.randint(1, 6)}次，全年未发生责任追究情况。",
+        "（三）政府信息管理。" + pick(P_MANAGE) + pick(P_MANAGE_MORE),
+        "（四）政府信息公开平台建设。" + pick(P_PLATFORM) + pick(P_PLATFORM_MORE),
+        "（五）监督保障。" + pick(P_SUPERVISE) + f"开展业务培训{training}次，" + pick(P_SUPERVISE_MORE),
     ]
+    problems = sample(P_PROBLEMS, 2)
+    measures = sample(P_MEASURES, 3)
     five = [
-        f"{y}年，{who}政府信息公开工作取得一定成效，但仍存在一些不足：一是政策解读形式还不够丰富；"
-        "二是依申请公开答复规范化水平有待提高。",
-        "下一步，将进一步丰富政策解读形式，加强业务培训和案例研究，持续提升依申请公开答复质量。",
+        f"{y}年，{who}" + pick(P_PROBLEM_INTRO) + f"一是{problems[0]}；二是{problems[1]}。",
+        "下一步，将" + "，".join(measures) + "。",
     ]
-    fee = ("本年度未收取政府信息公开信息处理费。" if s.template == "2021"
-           else f"{y}年度未收取依申请公开政府信息相关费用。")
-    six = [f"{fee}本报告所列数据统计期限为{y}年1月1日至{y}年12月31日。"]
+    fee = pick(P_FEE_2021 if s.template == "2021" else P_FEE_2019)
+    six = [fee + pick(P_PERIOD)]
     return [
         Section(HEADINGS["一"][v], tuple(one)),
         Section(HEADINGS["二"][v], (), "t2"),
@@ -256,12 +316,14 @@ def pre2019_content(s: Synth) -> Content:
     consult = rng.randint(0, 3000 if s.kind == "gov" else 200)
     rv, lit = rng.randint(0, received // 8 + 1), rng.randint(0, received // 12 + 1)
     staff = rng.randint(1, 12 if s.kind == "gov" else 3)
+    words = rng_for("prose:" + (s.prose_key or s.key))
+
+    def pick(options: tuple[str, ...]) -> str:
+        return (options[0] if s.plain_prose else words.choice(options)).format(y=y, region=s.region)
+
     sections = (
         Section("一、概述", (
-            f"{y}年，{who}认真贯彻落实《中华人民共和国政府信息公开条例》和上级部署，进一步健全政府信息公开工作机制，"
-            f"明确专人负责，全年政府信息公开工作运行平稳。本报告由概述、主动公开政府信息情况、依申请公开政府信息情况、"
-            f"政府信息公开咨询情况、因政府信息公开申请行政复议和提起行政诉讼情况、政府信息公开收费及减免情况、"
-            f"存在的主要问题及改进措施组成，所列数据统计期限自{y}年1月1日起至{y}年12月31日止。",)),
+            f"{y}年，{who}" + pick(P_OLD_INTRO) + pick(P_OLD_MECHANISM) + pick(P_OLD_PARTS) + pick(P_OLD_PERIOD),)),
         Section("二、主动公开政府信息情况", (
             f"{y}年，{who}共主动公开政府信息{pub}条，其中规范性文件{docs}件。通过政府网站公开{web}条，"
             f"通过政府公报公开{gazette}条，其余通过新闻发布会、政务微博微信等方式公开。",)),
@@ -275,7 +337,7 @@ def pre2019_content(s: Synth) -> Content:
         Section("四、政府信息公开咨询情况", (f"全年共接受政府信息公开方面的咨询{consult}人次。",)),
         Section("五、因政府信息公开申请行政复议、提起行政诉讼的情况", (
             f"{y}年，涉及{who}政府信息公开的行政复议申请{rv}件，行政诉讼{lit}件。",)),
-        Section("六、政府信息公开收费及减免情况", (f"{y}年，{who}未收取政府信息公开检索、复制、邮寄等费用。",)),
+        Section("六、政府信息公开收费及减免情况", (f"{y}年，{who}" + pick(P_OLD_FEE),)),
         Section("七、政府信息公开工作存在的主要问题及改进措施", (
             "存在的主要问题：一是主动公开的深度和广度有待拓展；二是工作人员业务水平有待提高。",
             "改进措施：一是进一步加大主动公开力度；二是加强业务培训，提升依申请公开答复的规范化水平。",
