@@ -24,7 +24,7 @@ from crawler.registry import Registry, Selection, load_registry
 from crawler.sites import SiteConfig, SitesError, parse_site
 from pipelines import database, queries, search
 from pipelines.reevaluate import resolve_version_id
-from pipelines.versions import cells_of
+from pipelines.versions import cells_of, sections_of
 
 if TYPE_CHECKING:
     from nianbao.probing import ProbeResult
@@ -110,8 +110,7 @@ class Archive:
         if resolved is None:
             return None
         row = self._rows("SELECT * FROM report_versions WHERE id = ?", [resolved])[0]
-        if isinstance(row.get("sections"), str):
-            row["sections"] = json.loads(row["sections"] or "[]")
+        row["sections"] = sections_of(row.get("text"), row.get("sections"))
         row["cells"] = cells_of(self.db, resolved)
         return row
 

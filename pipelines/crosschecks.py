@@ -34,6 +34,7 @@ import sqlite_utils
 from domain.agency import DEPARTMENT, GOVERNMENT, STREET, agency_kind, canonical_agency
 from pipelines import indicators, views
 from pipelines.checks import FAIL, NOT_ASSESSABLE, PASS, T3_COLS, UNCERTAIN
+from pipelines.versions import sections_of
 
 RULES = ("X-R8", "X-R9", "X-R10", "A-R12", "DUP-R15", "Q-R13")
 SEVERITY = "warning"
@@ -97,18 +98,14 @@ def load_site(db: sqlite_utils.Database, site: str) -> list[Report]:
     found = db.execute("SELECT name, region FROM sites WHERE key = ?", [site]).fetchone()
     site_name, region = found if found else (None, None)
     rows = db.execute(
-        f"SELECT r.id, ch.version_id, r.agency, r.year, r.url, v.template, v.sections FROM reports r "
+        f"SELECT r.id, ch.version_id, r.agency, r.year, r.url, v.template, v.text, v.sections FROM reports r "
         f"JOIN ({views.CHOSEN_VERSIONS_SQL}) ch ON ch.report_id = r.id "
         f"JOIN report_versions v ON v.id = ch.version_id WHERE r.site = ? ORDER BY r.id", [site]).fetchall()
     out: dict[int, Report] = {}
-    for report_id, vid, agency, year, url, template, sections in rows:
-        try:
-            parsed = json.loads(sections or "{}")
-        except ValueError:
-            parsed = {}
+    for report_id, vid, agency, year, url, template, text, sections in rows:
         name = canonical_agency(agency, region)
         out[vid] = Report(report_id, vid, name, year, url, agency_kind(name, site_name, region), template,
-                          sections=parsed if isinstance(parsed, dict) else {})
+                          sections=sections_of(text, sections))
     ids = list(out)
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]

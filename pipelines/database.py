@@ -260,8 +260,20 @@ def _v13(db: sqlite_utils.Database) -> None:
     _add_columns(db, "checks", {"evidence": str})
 
 
+def _v14(db: sqlite_utils.Database) -> None:
+    """A version's text stored once (issue 16): its sections become offsets into `text` (pipelines/versions.py
+    pack_sections), where every section body is found there in order; others keep their bodies."""
+    from pipelines.versions import pack_sections, sections_of
+
+    for version_id, text, stored in db.execute(
+            "SELECT id, text, sections FROM report_versions WHERE sections LIKE '{%'").fetchall():
+        packed = pack_sections(text or "", sections_of(text, stored))
+        if packed != stored:
+            db.execute("UPDATE report_versions SET sections = ? WHERE id = ?", [packed, version_id])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10,
-                                                             _v11, _v12, _v13]
+                                                             _v11, _v12, _v13, _v14]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

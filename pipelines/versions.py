@@ -277,6 +277,35 @@ def cells_of(db, version_id: int) -> list[dict[str, Any]]:
     return [dict(zip(("table", "row", "column", "value", "raw", "unit"), r, strict=True)) for r in rows]
 
 
+def pack_sections(text: str, sections: dict[str, str]) -> str:
+    """The sections as stored: `[[heading, start, end], ...]`, character offsets into the version's text, when
+    every section body is found in the text in order (the text is stored once); else `{heading: body}`."""
+    spans, pos = [], 0
+    for head, body in sections.items():
+        at = text.find(body, pos) if body else pos
+        if at < 0:
+            return json.dumps(sections, ensure_ascii=False)
+        spans.append([head, at, at + len(body)])
+        pos = at + len(body)
+    return json.dumps(spans, ensure_ascii=False)
+
+
+def sections_of(text: str | None, stored: str | None) -> dict[str, str]:
+    """The sections of a stored version (heading -> body), from either form `pack_sections` writes."""
+    try:
+        data = json.loads(stored or "{}")
+    except ValueError:
+        return {}
+    if isinstance(data, dict):
+        return {str(k): str(v) for k, v in data.items()}
+    out: dict[str, str] = {}
+    if isinstance(data, list):
+        for item in data:
+            if isinstance(item, list) and len(item) == 3 and all(isinstance(x, int) for x in item[1:]):
+                out[str(item[0])] = (text or "")[item[1]:item[2]]
+    return out
+
+
 DIGEST_LENGTH = 16  # hex digits of the content hash in a version's permalink: 64 bits
 
 
@@ -296,7 +325,7 @@ def _insert_version(db, page: dict, content: Content, capture_id: str | None, se
         "title": content.meta.get("title"), "agency": content.meta.get("agency"), "year": content.meta.get("year"),
         "published": content.meta.get("published"), "site_code": content.meta.get("site_code"),
         "template": content.meta.get("template"), "text": content.text, "normalised_text": content.normalised_text,
-        "sections": json.dumps(content.sections, ensure_ascii=False), "extraction_status": content.status,
+        "sections": pack_sections(content.text, content.sections), "extraction_status": content.status,
         "extraction_message": content.message, "normaliser": content.normaliser,
         "ocr": json.dumps(content.meta["ocr"], ensure_ascii=False) if content.meta.get("ocr") else None,
     }).last_pk

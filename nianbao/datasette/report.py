@@ -17,6 +17,7 @@ from pipelines import checks as rules
 from pipelines import crosschecks, indicators, permalinks
 from pipelines.diff import format_value
 from pipelines.extract.model import Cell
+from pipelines.versions import sections_of
 
 CELL_RULES = {"T3-R1": rules.t3_r1, "T3-R2": rules.t3_r2, "T3-R3": rules.t3_r3, "T3-R4": rules.t3_r4,
               "T4-R5": rules.t4_r5}
@@ -262,15 +263,12 @@ def report_context(conn: sqlite3.Connection, version_id: int) -> dict[str, Any] 
                    None)
     capture = one(conn, "SELECT id, timestamp, status, warc_file, offset, record_type FROM captures WHERE id = ?",
                   [version.get("capture_id")]) if version.get("capture_id") else None
-    try:
-        sections = json.loads(version.get("sections") or "{}")
-    except ValueError:
-        sections = {}
+    sections = sections_of(version.get("text"), version.get("sections"))
     return {
         "version": version, "report": report, "site": site, "cells": cells, "checks": checks,
         "failed_rules": failed, "grids": grids, "template_version": tv, "versions": versions,
         "changes": changes, "arrival": arrival, "capture": capture,
-        "sections": sections if isinstance(sections, dict) else {},
+        "sections": sections,
         "is_current": report.get("current_version_id") == version_id,
         "version_permalink": permalinks.version_permalink(conn, version_id),
         "report_permalink": permalinks.report_permalink(conn, report.get("id")),
