@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,9 +235,21 @@ def _long(reports: list[dict[str, Any]], cells: dict[int, list[sqlite3.Row]]) ->
     return _Table([m[0] for m in meta + extra], [m[1] for m in meta + extra], [m[2] for m in meta + extra], rows)
 
 
+@contextmanager
+def _atomic(path: Path) -> Iterator[Path]:
+    """A temporary file beside `path`, moved over it only once complete: an export that fails or is interrupted
+    leaves the earlier file as it was (or none), never half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _write_labels(table: _Table, path: Path) -> Path:
     labels_path = path.with_name(path.name + ".labels.csv")
-    with labels_path.open("w", encoding="utf-8-sig", newline="") as fh:
+    with _atomic(labels_path) as tmp, tmp.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["column", "label", "type"])
         for row in zip(table.columns, table.labels, table.kinds, strict=True):
@@ -243,7 +258,7 @@ def _write_labels(table: _Table, path: Path) -> Path:
 
 
 def _write_csv(table: _Table, path: Path) -> list[Path]:
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+    with _atomic(path) as tmp, tmp.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(table.columns)
         for row in table.rows:
@@ -256,7 +271,8 @@ def _write_json(table: _Table, path: Path, source: str) -> list[Path]:
            "columns": [{"name": n, "label": lab, "type": k}
                        for n, lab, k in zip(table.columns, table.labels, table.kinds, strict=True)],
            "rows": [dict(zip(table.columns, row, strict=True)) for row in table.rows]}
-    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    with _atomic(path) as tmp:
+        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
     return [path]
 
 
@@ -270,7 +286,8 @@ def _write_parquet(table: _Table, path: Path, source: str) -> list[Path]:
     columns = list(zip(*table.rows, strict=True)) if table.rows else [() for _ in fields]
     arrays = [pa.array(list(col), type=f.type) for col, f in zip(columns, fields, strict=True)]
     schema = pa.schema(fields, metadata={"source": source, "exported": _now()})
-    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path)
+    with _atomic(path) as tmp:
+        pq.write_table(pa.Table.from_arrays(arrays, schema=schema), tmp)
     return [path, _write_labels(table, path)]
 
 
@@ -293,7 +310,8 @@ def _write_xlsx(tables: list[_Table], path: Path, source: str) -> list[Path]:
         for row in table.rows:
             sheet.append(row)
         sheet.freeze_panes = "A3"
-    book.save(path)
+    with _atomic(path) as tmp:
+        book.save(tmp)
     return [path]
 
 

@@ -171,6 +171,21 @@ def test_wrong_arguments(tmp_path, capsys):
         assert exc.value.code == 2
 
 
+def test_a_failed_write_leaves_no_partial_file_and_the_earlier_export_intact(exported, capsys):
+    out, data = exported["out"], exported["data"]
+    earlier = exported["paths"]["csv"].read_bytes()
+    blocked = out / "blocked.xlsx"
+    blocked.mkdir()  # the target is a folder: the finished file cannot be moved over it
+    assert main(["export", "--data", str(data), "-o", str(blocked)]) == 1
+    assert f"error: writing {blocked}" in capsys.readouterr().err
+    assert blocked.is_dir() and not list(blocked.iterdir())
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".partial")]
+    # Exporting again over an existing file replaces it whole.
+    assert main(["export", "--data", str(data), "--format", "csv", "-o", str(exported["paths"]["csv"])]) == 0
+    assert exported["paths"]["csv"].read_bytes()[:200] == earlier[:200]
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".partial")]
+
+
 def test_datasette_describes_the_views():
     from nianbao.datasette.app import load_metadata
 
