@@ -246,7 +246,9 @@ def a_r12(report: Report, year_reports: list[Report]) -> Result:
         cells[views.cell_key(*key)] = {"own": own, "sum": total, "gap": own - total,
                                        "blank": sum(1 for v in values if v is None)}
         if own != total:
-            gaps.append(f"{key[1] if key[0] == 'table3' else 'table4.' + key[1]} {own} vs Σ {total}")
+            blanks = cells[views.cell_key(*key)]["blank"]
+            gaps.append(f"{key[1] if key[0] == 'table3' else 'table4.' + key[1]} {own} vs Σ {total}"
+                        + (f" ({blanks} blank in the reports summed)" if blanks else ""))
     evidence = {"report": report.ref(), "coverage": coverage, "cells": cells}
     cover = f"{len(summed)} of {len(parts)} department/街乡镇 reports of {report.year} summed"
     if not cells:

@@ -374,7 +374,8 @@ def _demo_rows(db_path: Path, site: str, agency: str, year: int) -> dict[str, tu
 def test_the_demo_crawls_store_them_and_follow_the_correction(demo_archive):
     """The crawl computes them for each site it crawled (TrackVersions.close_spider): edition 1's 西城区 2020 report
     has the 结转下年度 that edition 2 corrects, so the 2021 report's 上年结转 continues it only after edition 2; one
-    demo agency's 上年结转 does not continue its previous year in either edition."""
+    street's 上年结转 does not continue its previous year in either edition; 西工区's 本级 reports add up, 西城区's
+    do not; one report repeats its previous year's prose."""
     gov = "北京市西城区人民政府"
     first = _demo_rows(demo_archive.db(1), "xicheng", gov, 2021)
     status, detail, ev = first["X-R8"]
@@ -385,12 +386,27 @@ def test_the_demo_crawls_store_them_and_follow_the_correction(demo_archive):
     status, _, ev = second["A-R12"]          # the demo's 本级 numbers are drawn apart from its departments'
     assert status == "uncertain" and ev["coverage"]["with_tables"] >= 4
     assert set(second) == set(crosschecks.RULES)
-    # 西工区发展和改革委员会 2023 carries 4 applications that its 2022 report did not carry out (specs.OVERRIDES)
-    fgw = "洛阳市西工区发展和改革委员会"
+    # 西长安街街道 2024 carries 4 applications that its 2023 report did not carry out (specs.OVERRIDES)
+    street = "北京市西城区西长安街街道办事处"
     for edition in (1, 2):
-        status, detail, ev = _demo_rows(demo_archive.db(edition), "xigong", fgw, 2023)["X-R8"]
-        assert status == "fail" and "natural_person 4 vs 0" in detail and ev["previous"]["year"] == 2022
-        assert _demo_rows(demo_archive.db(edition), "xigong", fgw, 2024)["X-R8"][0] == "pass"
+        status, detail, ev = _demo_rows(demo_archive.db(edition), "xicheng", street, 2024)["X-R8"]
+        assert status == "fail" and "natural_person 4 vs 0" in detail and ev["previous"]["year"] == 2023
+        assert _demo_rows(demo_archive.db(edition), "xicheng", street, 2025)["X-R8"][0] == "pass"
+    # 西工区's 本级 reports add up its agencies (specs.SUMMED_GOV): edition 2 adds the 应急管理局's 2025 report
+    xigong = "洛阳市西工区人民政府"
+    for year in (2021, 2022, 2023, 2024):
+        status, detail, ev = _demo_rows(demo_archive.db(2), "xigong", xigong, year)["A-R12"]
+        # a gap only where a report summed leaves the cell blank (王城路街道 2023 blanks its zeros and leaf totals)
+        assert status == "pass" or all(c["blank"] for c in ev["cells"].values() if c["gap"]), (year, detail)
+        assert _demo_rows(demo_archive.db(2), "xigong", xigong, year)["X-R8"][0] == "pass"
+    status, detail, ev = _demo_rows(demo_archive.db(1), "xigong", xigong, 2025)["A-R12"]
+    assert status == "uncertain" and ev["cells"]["table3.new_received.total"]["gap"] > 0
+    assert "洛阳市西工区应急管理局" not in {r["agency"] for r in ev["coverage"]["summed"]}
+    status, detail, ev = _demo_rows(demo_archive.db(2), "xigong", xigong, 2025)["A-R12"]
+    assert status == "pass" and "洛阳市西工区应急管理局" in {r["agency"] for r in ev["coverage"]["summed"]}
+    assert [_demo_rows(demo_archive.db(2), "xigong", xigong, y)["A-R12"][0] for y in (2021, 2022, 2024)].count(
+        "pass") >= 2
+    assert _demo_rows(demo_archive.db(2), "xicheng", gov, 2024)["A-R12"][0] == "uncertain"   # 西城区's do not
     # 西城区发展和改革委员会 2023 repeats its 2022 prose (specs.OVERRIDES); every other report's wording is its own
     con = sqlite3.connect(demo_archive.db(2))
     try:

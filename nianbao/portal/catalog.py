@@ -193,10 +193,29 @@ def _pingtan_list() -> dict[int, tuple[int, datetime.date, str]]:
     return out
 
 
-def _build_agency(agency: specs.Agency, editions: frozenset[int], published_override: str | None = None
+def _sums(raw: list[tuple[Report, Content | None, frozenset[int]]], site: str
+          ) -> dict[int, tuple[dict[str, list[int]], tuple[int, ...]]]:
+    """Data year -> table 三 (6 columns per row) and table 四 summed over the site's reports other than the 本级
+    one (specs.SUMMED_GOV), every edition's."""
+    gov = next(a.name for a in specs.AGENCIES if (a.site, a.slug) == specs.SUMMED_GOV)
+    out: dict[int, tuple[dict[str, list[int]], tuple[int, ...]]] = {}
+    for rep, c, _ in raw:
+        if rep.site != site or rep.agency == gov or c is None or c.template != "2021":
+            continue
+        rows, t4 = out.get(rep.year, ({}, (0,) * 15))
+        for key, values in zip(synth.t3_keys(c.template), c.t3_values, strict=True):
+            rows[key] = [a + b for a, b in zip(rows.get(key, [0] * 6), values[:6], strict=True)]
+        t4 = tuple(a + (int(b) if b.strip() else 0) for a, b in zip(t4, c.t4, strict=True))
+        out[rep.year] = (rows, t4)
+    return out
+
+
+def _build_agency(agency: specs.Agency, editions: frozenset[int], published_override: str | None = None,
+                  sums: dict[int, tuple[dict[str, list[int]], tuple[int, ...]]] | None = None
                   ) -> list[tuple[Report, Content | None, frozenset[int]]]:
     out = []
     carry: tuple[int, ...] | None = None
+    summed_site = agency.site == specs.SUMMED_GOV[0]
     for year in agency.years:
         key = _key(agency.site, agency.slug, year)
         ov = specs.OVERRIDES.get(key, specs.Override())
@@ -233,12 +252,17 @@ def _build_agency(agency: specs.Agency, editions: frozenset[int], published_over
             carry_out = tuple(int(x) for x in real.load(nxt)["t3"][1][:6]) if nxt else None
             if agency.site == "pingtan" and year == 2024:
                 carry_out = (0, 0, 0, 0, 0, 0)      # the real 2025 report shows 二、上年结转 = 0
+            if summed_site and agency.kind != "gov" and year == agency.years[0]:
+                carry = (0, 0, 0, 0, 0, 0)          # a new agency of the summed site carries nothing in
+            if sums is not None and year not in sums and year + 1 in sums:
+                carry_out = (0, 0, 0, 0, 0, 0)      # ... nor does the 本级 report before its sums
+            t3_sum, t4_sum = sums.get(year, (None, None)) if sums is not None and template == "2021" else (None, None)
             s = synth.Synth(key=key, agency=agency.name, short=agency.short,
                             region=specs.SITES[agency.site]["region"], kind=agency.kind, year=year,
                             template=template, title=title, published=published.isoformat(), style=style,
                             carry_in=carry, carry_out=carry_out,
                             prose_key=_key(agency.site, agency.slug, year - 1) if ov.repeat_prose else None,
-                            plain_prose=ov.plain_prose)
+                            plain_prose=ov.plain_prose, t3_sum=t3_sum, t4_sum=t4_sum)
             if template == "pre2019":
                 c, carry = synth.pre2019_content(s), None
             else:
@@ -255,11 +279,15 @@ def _build_agency(agency: specs.Agency, editions: frozenset[int], published_over
 @lru_cache(maxsize=1)
 def _universe() -> tuple[tuple[_Entry, ...], tuple[NonReport, ...]]:
     raw: list[tuple[Report, Content | None, frozenset[int]]] = []
+    summed = [a for a in specs.AGENCIES if (a.site, a.slug) == specs.SUMMED_GOV]
     for agency in specs.AGENCIES:
-        raw += _build_agency(agency, frozenset({1, 2}))
+        if agency not in summed:
+            raw += _build_agency(agency, frozenset({1, 2}))
     added_key, added_agency, added_date = specs.ADDED
     for rep, c, _ in _build_agency(added_agency, frozenset({2}), added_date):
         raw.append((dataclasses.replace(rep, key=added_key), c, frozenset({2})))
+    for agency in summed:   # after the reports it adds up
+        raw += _build_agency(agency, frozenset({1, 2}), sums=_sums(raw, agency.site))
     nonrep = [NonReport(f"{site}-nr-{slug}", site, title, datetime.date.fromisoformat(day), 0, kind)
               for site, slug, title, day, kind in specs.NON_REPORTS]
     # doc ids: increasing with publication date per site, stable across editions

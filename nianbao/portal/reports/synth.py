@@ -41,6 +41,8 @@ class Synth:
     carry_out: tuple[int, ...] | None = None   # force 四、结转下年度 (6 columns)
     prose_key: str | None = None               # whose wording the prose takes (default: its own key)
     plain_prose: bool = False                  # the first phrase of every choice (the wording before it varied)
+    t3_sum: dict[str, list[int]] | None = None  # table 三 given (6 columns per row): a 本级 report adding up its agencies
+    t4_sum: tuple[int, ...] | None = None      # table 四 given (15 numbers)
 
 
 def rng_for(key: str) -> random.Random:
@@ -283,6 +285,10 @@ def synth_content(s: Synth) -> tuple[Content, tuple[int, ...]]:
     rng = rng_for(s.key)
     rows = gen_t3(rng, s.template, s.kind, s.carry_in, s.carry_out)
     t4 = gen_t4(rng, s.kind, sum(rows["new_received"]))
+    if s.t3_sum is not None:   # drawn all the same, so that the rest of the report draws what it drew before
+        rows = {k: list(v) for k, v in s.t3_sum.items()}
+    if s.t4_sum is not None:
+        t4 = list(s.t4_sum)
     t2 = gen_t2(rng, s.template, s.kind)
     sections = narrative(rng, s, rows, t4)
     disp, vals = display_t3(s.template, rows, s.style)
