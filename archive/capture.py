@@ -41,7 +41,7 @@ from archive.rows import (
     row_for_record,
 )
 from archive.scan import file_rows
-from archive.writer import DEFAULT_MAX_SIZE, WarcFileWriter, Written
+from archive.writer import DEFAULT_MAX_SIZE, WarcFileWriter, Written, release_writer, shared_writer
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +112,9 @@ class WarcCapture:
         if self.writer is None:
             if self.db is None:  # kept when the WARC could not be opened: a later attempt reuses it
                 self.db = index.shared_db(self.data_dir / "nianbao.db")
-            self.writer = WarcFileWriter(self.data_dir / "warc", self.prefix, self.max_size, self.warcinfo)
-            for path in self.writer.salvaged:
+            # One writer (one open file) for every site of the process with the same warcinfo.
+            self.writer, made = shared_writer(self.data_dir / "warc", self.prefix, self.max_size, self.warcinfo)
+            for path in self.writer.salvaged if made else ():
                 # Records fsynced before a crash may lack their rows: index the salvaged file from its bytes.
                 index.write_rows(self.db, file_rows(path))
                 log.warning("salvaged and indexed unfinished WARC %s", path.name)
@@ -124,7 +125,8 @@ class WarcCapture:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.writer is not None:
-            self.writer.close()
+            release_writer(self.writer)
+            self.writer = None
         if self.db is not None:
             index.release_db(self.db)
             self.db = None

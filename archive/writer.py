@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from warcio.recordloader import ArcWarcRecord
 from warcio.warcwriter import BufferWARCWriter
@@ -123,3 +124,37 @@ class WarcFileWriter:
             os.close(fd)
         self.closed_files.append(self._name)
         log.info("closed WARC %s (%d bytes)", self._name, self._size)
+
+
+# One writer per WARC folder, prefix, size and warcinfo in a process, shared by the crawlers of every site of a run
+# (issue 16 item 1): one open WARC file for the run instead of one per site. Writes happen on the reactor thread,
+# one record group at a time, so the sites' groups interleave whole; rotation works as for one site.
+_SHARED: dict[tuple[Any, ...], list[Any]] = {}  # key -> [writer, holders]
+
+
+def shared_writer(folder: Path, prefix: str = "nianbao", max_size: int = DEFAULT_MAX_SIZE,
+                  warcinfo_fields: dict[str, str] | None = None) -> tuple[WarcFileWriter, bool]:
+    """The process's writer for these arguments and whether it was just made (its `salvaged` files are then
+    new to index). Give it back with `release_writer`."""
+    key = (Path(folder).resolve(), prefix, max_size, tuple(sorted((warcinfo_fields or {}).items())))
+    entry = _SHARED.get(key)
+    made = entry is None
+    if entry is None:
+        entry = [WarcFileWriter(folder, prefix, max_size, warcinfo_fields), 0]
+        _SHARED[key] = entry
+    entry[1] += 1
+    return entry[0], made
+
+
+def release_writer(writer: WarcFileWriter | None) -> None:
+    """Give back a writer from `shared_writer`: the last holder closes its file (renamed from `.open`)."""
+    if writer is None:
+        return
+    for key, entry in list(_SHARED.items()):
+        if entry[0] is writer:
+            entry[1] -= 1
+            if entry[1] > 0:
+                return
+            del _SHARED[key]
+            break
+    writer.close()
