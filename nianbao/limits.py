@@ -11,9 +11,9 @@ from __future__ import annotations
 import resource
 from dataclasses import dataclass
 
-# Measured (bench/crawl/descriptors.py, 4 and 12 loopback sites): 27 fixed and 2.2 per site at the peak (its WARC and
-# its socket; the database connection is shared, job state is written at close). The estimate leaves room for a
-# site's connections to other hosts (attachments on a CDN), its WARC rotation and a browser render.
+# Measured (bench/crawl/descriptors.py, 4 and 12 loopback sites): 27 fixed and 1.0 per site at the peak (its socket;
+# the database connection and the WARC writer are shared, job state is written at close). The estimate leaves room
+# for a site's connections to other hosts (attachments on a CDN), for writing its job state and a browser render.
 FD_BASE = 48  # the process without sites: logging, the lock, the reactor, the extraction pool's pipes
 FD_PER_SITE = 6
 

@@ -25,7 +25,7 @@ from nianbao.limits import fitting, needed
 from nianbao.portal.server import Portal
 
 ROOT = Path(__file__).resolve().parent.parent
-LOW_LIMIT = 28  # the demo's four sites peak at about 36 descriptors (75 before issue 16)
+LOW_LIMIT = 28  # the demo's four sites peak at 31-35 descriptors (71-75 before issue 16)
 
 
 def test_exhaustions_are_named_and_other_failures_are_not() -> None:
