@@ -33,11 +33,24 @@ _NEXT_TEXT = etree.XPath("following::text()[normalize-space()][1]")
 _TABLE_TAGS = ("table", "tr", "td", "th")
 
 
+_ASCII = re.compile(r"[\x00-\x7f]")
+
+
+def _longer_than(text: str, n: int) -> bool:
+    """len(collapse(text)) > n, collapsing a prefix first when the text is long. NFKC never joins a character
+    with a following ASCII one, so a prefix cut before an ASCII character collapses to a prefix of the whole
+    and its length is a lower bound."""
+    cut = _ASCII.search(text, 4 * n) if len(text) > 16 * n else None
+    if cut is not None and len(collapse(text[:cut.start()])) > n:
+        return True
+    return len(collapse(text)) > n
+
+
 def container(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
     """The article body: the first known CMS container holding text; a fragment is its own container."""
     for select in _CONTAINERS:
         for node in select(root):
-            if len(collapse(_STRING(node))) > 20:
+            if _longer_than(_STRING(node), 20):
                 return node
     body = root.find("body")
     return body if body is not None else root

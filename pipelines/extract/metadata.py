@@ -40,7 +40,12 @@ def text_selector(text: str) -> Selector:
 
 def title_candidates(lines: list[str], limit: int = 4) -> list[str]:
     """First lines of a document, and adjacent pairs joined (titles broken over two lines)."""
-    firsts = [collapse(x) for x in lines if collapse(x)][:limit]
+    firsts: list[str] = []
+    for line in lines:                       # the first `limit` lines with text: the rest is never collapsed
+        if len(firsts) == limit:
+            break
+        if flat := collapse(line):
+            firsts.append(flat)
     out = list(firsts)
     out += [a + b for a, b in zip(firsts, firsts[1:], strict=False)]
     return out

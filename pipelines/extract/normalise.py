@@ -22,6 +22,7 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "")
 
 
+@functools.lru_cache(maxsize=1 << 12)  # pure; a page's prose lines are collapsed by the text, title and section steps
 def collapse(text: str) -> str:
     """NFKC and every run of Unicode whitespace collapsed to one space (for normalised text)."""
     return _SPACES.sub(" ", nfkc(text)).strip()
