@@ -43,6 +43,9 @@ CHROME_XPATH = (
     "contains(concat(' ', normalize-space(@class), ' '), ' nav ') or "
     "@id='header' or @id='footer' or @id='nav']"
 )
+_IN_CHROME = lxml_html.etree.XPath(CHROME_XPATH)  # compiled once: evaluated for every link of every page
+_BASES = lxml_html.etree.XPath("//base[@href]")
+_ANCHORS = lxml_html.etree.XPath("//a[@href]")
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,12 @@ def links_from_html(markup: str | bytes, base_url: str) -> list[Link]:
     except (ValueError, lxml_html.etree.ParserError):
         return []
     base = base_url
-    for b in doc.xpath("//base[@href]"):
+    for b in _BASES(doc):
         base = urljoin(base_url, b.get("href"))
         break
     seen: set[tuple[str, str]] = set()
     out: list[Link] = []
-    for a in doc.xpath("//a[@href]"):
+    for a in _ANCHORS(doc):
         href = (a.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
             continue
@@ -90,7 +93,7 @@ def links_from_html(markup: str | bytes, base_url: str) -> list[Link]:
         if not url.startswith(("http://", "https://")) or (url, fragment) in seen:
             continue
         seen.add((url, fragment))
-        out.append(Link(url=url, text=anchor_text(a), in_chrome=bool(a.xpath(CHROME_XPATH)), fragment=fragment))
+        out.append(Link(url=url, text=anchor_text(a), in_chrome=bool(_IN_CHROME(a)), fragment=fragment))
     return out
 
 

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     sites = list(load_sites(args.sites_file).values())
     result = run_crawl(sites, args.data_dir, {**overrides(args.concurrency), **parse_set(args.set)})
     print(json.dumps({"run_id": result.run_id, "summaries": result.summaries}, ensure_ascii=False, default=str))
-    return 0 if result.ok else 1
+    return 0 if not result.shortfalls() else 1
 
 
 if __name__ == "__main__":
