@@ -46,6 +46,8 @@ class RunResult:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     # Exhaustions (descriptors, disk, memory) logged during the run that named no site, by kind.
     run_errors: dict[str, int] = field(default_factory=dict)
+    # The run's own steps that failed for the same reasons (job state, the `runs` row), each with its reason.
+    failures: list[str] = field(default_factory=list)
 
     def shortfalls(self) -> list[str]:
         """What keeps the run from being complete (empty when it is): a site not fetched or without its 年报
@@ -69,6 +71,7 @@ class RunResult:
             bad = {k: v for k, v in (s.get("extraction") or {}).items() if k in INCOMPLETE_EXTRACTION and v}
             if bad:
                 out.append(f"{s['site']}: extraction " + ", ".join(f"{k} {v}" for k, v in bad.items()))
+        out += self.failures
         if self.run_errors:
             out.append("resource exhaustion outside any site: "
                        + ", ".join(f"{kind} {n}" for kind, n in self.run_errors.items()))
@@ -231,11 +234,22 @@ def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any
     summaries = [done.get(i) or site_summary(site, None) for i, site in enumerate(sites)]
     if resource_unattributed():
         logging.getLogger(__name__).error("resource exhaustion outside any site: %s", resource_unattributed())
-    end_run(job, [s.get("finish_reason") for s in summaries],
-            restart=[s["site"] for s in summaries if s.get("finish_reason") == RESOURCES_CLOSE_REASON])
-    finished = now_iso()
-    db = database.connect(data_dir)
+    failures: list[str] = []  # the run's own steps that ran out of disk, descriptors or memory
     try:
+        end_run(job, [s.get("finish_reason") for s in summaries],
+                restart=[s["site"] for s in summaries if s.get("finish_reason") == RESOURCES_CLOSE_REASON])
+    except Exception as exc:
+        reason = exhaustion_reason(exc)
+        if reason is None:
+            raise
+        logging.getLogger(__name__).exception("job state of run %s not saved", run_id)
+        failures.append(f"job state not saved, {reason}")
+    finished = now_iso()
+    outcomes: dict[str, int] = {}
+    alerts: list[dict[str, Any]] = []
+    db = None
+    try:
+        db = database.connect(data_dir)
         record_run(db, run_id, started, finished, summaries, run_errors=resource_unattributed())
         outcomes = dict(db.execute(
             "SELECT kind, count(*) FROM changes WHERE run_id = ? GROUP BY kind", [run_id]).fetchall())
@@ -244,9 +258,16 @@ def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any
         with db.conn:
             db.execute("UPDATE runs SET changes = ?, alerts = ? WHERE id = ?",
                        [sum(outcomes.values()), len(alerts), run_id])
+    except Exception as exc:  # a full disk at the end: the summary is still printed, naming it
+        reason = exhaustion_reason(exc)
+        if reason is None:
+            raise
+        logging.getLogger(__name__).exception("run %s not recorded in the database", run_id)
+        failures.append(f"run not recorded in the database (runs), {reason}")
     finally:
-        db.close()
-    return RunResult(run_id, started, finished, summaries, outcomes, alerts, resource_unattributed())
+        if db is not None:
+            db.close()
+    return RunResult(run_id, started, finished, summaries, outcomes, alerts, resource_unattributed(), failures)
 
 
 def sites_in_flight(base: Settings, overrides: dict[str, Any] | None, sites: int) -> int:

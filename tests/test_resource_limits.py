@@ -152,3 +152,25 @@ def test_a_starved_site_resumes_from_its_start_urls(starved: dict) -> None:
     for s in starved["summaries"]:
         if s["finish_reason"] == "out_of_resources":
             assert not {"requests.seen", "requests.queue"} & set(starved["jobs"][s["site"]]), starved["jobs"]
+
+
+def test_disk_full_site_and_run_steps_are_named() -> None:
+    """What the runner makes of a site's stats after a full disk (as measured on a 3 MB tmpfs: WARC writes failing
+    with ENOSPC, SQLite 'database or disk is full') and of its own steps failing at the end."""
+    from nianbao.runner import RunResult, format_summary, mark_resource_errors
+
+    summary = {"site": "a", "name": "甲", "column_found": True, "column_url": "http://a/nb/", "list_pages": 1,
+               "reports": 3, "reports_by_year": {}, "attachments": 0, "errors": 0, "error_list": [],
+               "finish_reason": "out_of_resources", "pages": 5}
+    reason = exhaustion_reason(OSError(errno.ENOSPC, "No space left on device"))
+    mark_resource_errors(summary, {"nianbao/resources/errors": 2, "nianbao/resources/first": reason,
+                                   "nianbao/resources/out of disk space": 2, "archive/not_archived": 1,
+                                   "archive/not_archived_urls": ["http://a/nb/1.html"]})
+    assert summary["status"] == "error" and summary["errors"] == 3 and summary["not_archived"] == 1
+    result = RunResult("r", "", "", [summary], failures=["run not recorded in the database (runs), out of disk "
+                                                          "space (database or disk is full): ..."])
+    shortfalls = result.shortfalls()
+    assert shortfalls[0].startswith("a: error, out of disk space: OSError: [Errno 28]") and "(2 times)" in shortfalls[0]
+    assert shortfalls[1:] == ["a: 1 response(s) not archived", result.failures[0]]
+    text = format_summary(result)
+    assert "not archived: http://a/nb/1.html" in text and "NOT FOUND" not in text
