@@ -173,7 +173,8 @@ def classify(status: int, body: bytes, url: str, *, headers: Mapping[str, str | 
             return Block(f"wzws-{status}", status, url, "a wzwschallenge script (360 网站卫士)")
         if CLOUDFLARE.search(text) and not CLOUDFLARE_DOWN.search(text):
             return Block(f"cloudflare-{status}", status, url, "a Cloudflare browser challenge")
-    if text and WAF_PAGE.search(text) and (not ok or (visible is not None and visible < 4 * STUB_TEXT)):
+    # The cheap test first: searching a whole page for the WAF words costs more than the rest of this function.
+    if text and (not ok or (visible is not None and visible < 4 * STUB_TEXT)) and WAF_PAGE.search(text):
         return Block(f"waf-{status}", status, url, "a WAF block page: " + WAF_PAGE.search(text).group(0))
     scripts = "\n".join(_SCRIPTS.findall(text)) if stub else ""
     literal = [a or b for a, b in JS_LOCATION.findall(scripts)]
