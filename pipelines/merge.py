@@ -223,83 +223,142 @@ def _version_refs(src: sqlite3.Connection, url: str) -> set[int]:
     return refs
 
 
+VERSION_KEY = ("capture_id", "content_hash")  # a version derived from the same capture with the same content
+CHANGE_KEY = ("kind", "detected_at", "run_id")
+
+
+def _keys(cur: sqlite3.Cursor, columns: tuple[str, ...]) -> set[tuple]:
+    return {tuple(row) for row in cur.fetchall()}
+
+
 def _copyable(db: sqlite_utils.Database, src: sqlite3.Connection, new: dict[str, set[str]]) -> set[str]:
-    """Report pages whose every capture in the archive is new from this worker and that have no version or change
-    in it yet, and whose rows cite only versions of such pages: their versions and changes are the worker's as they
-    are (re-evaluating them would derive the same rows from the same captures, at the cost of extracting again)."""
+    """Report pages with new captures whose every capture in the archive is one of this worker's, and whose
+    versions and changes in the archive (from an earlier merge of the same worker) are among the worker's: the
+    worker's own history of the page is then complete, and its versions and changes are what re-evaluating the same
+    captures would derive, without extracting every document again. A page whose rows cite a version of a page that
+    is neither such a page nor already in the archive is left to re-evaluation."""
     candidates = set()
-    for url, ids in new.items():
+    v_cols, c_cols = ", ".join(VERSION_KEY), ", ".join(CHANGE_KEY)
+    for url in new:
         page = db.conn.execute("SELECT report_id, kind FROM pages WHERE url = ?", [url]).fetchone()
         if page is None or page[0] is None or page[1] not in ("report", "attachment"):
             continue
-        if db.conn.execute("SELECT 1 FROM report_versions WHERE page_url IN (?, ?) UNION ALL "
-                           "SELECT 1 FROM changes WHERE page_url IN (?, ?) LIMIT 1",
-                           [url, DETACHED + url, url, DETACHED + url]).fetchone():
+        if db.conn.execute("SELECT 1 FROM report_versions WHERE page_url = ? UNION ALL SELECT 1 FROM changes "
+                           "WHERE page_url = ? LIMIT 1", [DETACHED + url, DETACHED + url]).fetchone():
+            continue  # a re-evaluation of it was interrupted: let the next one finish it
+        mine = {r[0] for r in src.execute("SELECT id FROM captures WHERE url = ?", [url])}
+        if not {r[0] for r in db.conn.execute("SELECT id FROM captures WHERE url = ?", [url])} <= mine:
             continue
-        if {r[0] for r in db.conn.execute("SELECT id FROM captures WHERE url = ?", [url])} <= ids:
-            candidates.add(url)
-    page_of = dict(src.execute("SELECT id, page_url FROM report_versions"))
+        held = _keys(db.conn.execute(f"SELECT {v_cols} FROM report_versions WHERE page_url = ?", [url]), VERSION_KEY)
+        if not held <= _keys(src.execute(f"SELECT {v_cols} FROM report_versions WHERE page_url = ?", [url]),
+                             VERSION_KEY):
+            continue
+        held = _keys(db.conn.execute(f"SELECT {c_cols} FROM changes WHERE page_url = ?", [url]), CHANGE_KEY)
+        if not held <= _keys(src.execute(f"SELECT {c_cols} FROM changes WHERE page_url = ?", [url]), CHANGE_KEY):
+            continue
+        candidates.add(url)
+    versions = {row[0]: row[1:] for row in src.execute(
+        f"SELECT id, page_url, {v_cols} FROM report_versions")}
     refs = {url: _version_refs(src, url) for url in candidates}
+
+    def resolvable(version_id: int) -> bool:
+        found = versions.get(version_id)
+        if found is None:
+            return False
+        return found[0] in candidates or _archived_version(db, *found) is not None
+
     changed = True
-    while changed:  # a page citing a version of a page that is re-evaluated is re-evaluated too
+    while changed:  # a page citing a version that cannot be resolved is re-evaluated, and so on
         changed = False
         for url in sorted(candidates):
-            if any(page_of.get(v) not in candidates for v in refs[url]):
+            if not all(resolvable(v) for v in refs[url]):
                 candidates.discard(url)
                 changed = True
     return candidates
 
 
+def _archived_version(db: sqlite_utils.Database, page_url: str, capture_id: str | None,
+                      content_hash: str | None) -> int | None:
+    row = db.conn.execute("SELECT id FROM report_versions WHERE page_url = ? AND capture_id IS ? AND content_hash IS ? "
+                          "ORDER BY id LIMIT 1", [page_url, capture_id, content_hash]).fetchone()
+    return row[0] if row else None
+
+
 def _copy_derived(db: sqlite_utils.Database, src: sqlite3.Connection, urls: set[str],
                   reports: dict[int, int]) -> None:
-    """Copy the worker's versions (with their cells and checks), changes and version links of `urls` (see
-    _copyable), under the archive's own ids."""
+    """Bring the archive's versions (with cells and checks), changes and version links of `urls` (see _copyable)
+    to the worker's: a version or change already there (same capture and content; same kind, time and run) keeps
+    its id, the others are added under new ids."""
     if not urls:
         return
     version_ids: dict[int, int] = {}
-    version_columns = [c for c in _columns(src, "report_versions") if c in set(_columns(db, "report_versions"))]
+    dest_versions = set(_columns(db, "report_versions"))
+    version_columns = [c for c in _columns(src, "report_versions") if c in dest_versions]
     for url in sorted(urls):
         cur = src.execute(f'SELECT {", ".join(version_columns)} FROM report_versions WHERE page_url = ? ORDER BY id',
                           [url])
         for values in cur.fetchall():
             row = dict(zip(version_columns, values, strict=True))
             row["report_id"] = reports.get(row["report_id"], row["report_id"])
+            held = _archived_version(db, url, row["capture_id"], row["content_hash"])
+            if held is not None:
+                current = _one(db, "SELECT * FROM report_versions WHERE id = ?", [held])
+                _update(db, "report_versions", {"id": held}, current,
+                        {c: v for c, v in row.items() if c in ("last_seen", "first_seen", "report_id")})
+                version_ids[row["id"]] = held
+                continue
             columns = [c for c in version_columns if c != "id"]
             inserted = db.conn.execute(
                 f'INSERT INTO report_versions ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})',
                 [row[c] for c in columns])
             version_ids[row["id"]] = inserted.lastrowid
-    for table in ("cells", "checks"):
-        columns = [c for c in _columns(src, table) if c in set(_columns(db, table))]
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        for old, new in version_ids.items():
-            rows = src.execute(f'SELECT {quoted} FROM "{table}" WHERE version_id = ?', [old]).fetchall()
-            if table == "checks":  # the checks across reports are the merged site's, made again below
-                rows = [r for r in rows if r[columns.index("rule")] not in crosschecks.RULES]
-            at = columns.index("version_id")
-            db.conn.executemany(f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join("?" * len(columns))})',
-                                [[new if i == at else v for i, v in enumerate(r)] for r in rows])
-    mapped = version_ids.get
+            for table in ("cells", "checks"):
+                cols = [c for c in _columns(src, table) if c in set(_columns(db, table))]
+                quoted = ", ".join(f'"{c}"' for c in cols)
+                rows = src.execute(f'SELECT {quoted} FROM "{table}" WHERE version_id = ?', [row["id"]]).fetchall()
+                if table == "checks":  # the checks across reports are the merged site's, made again below
+                    rows = [r for r in rows if r[cols.index("rule")] not in crosschecks.RULES]
+                at = cols.index("version_id")
+                db.conn.executemany(f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join("?" * len(cols))})',
+                                    [[inserted.lastrowid if i == at else v for i, v in enumerate(r)] for r in rows])
+    versions = {row[0]: row[1:] for row in src.execute("SELECT id, page_url, capture_id, content_hash "
+                                                        "FROM report_versions")}
+
+    def mapped(version_id: int | None) -> int | None:
+        if version_id is None:
+            return None
+        if version_id in version_ids:
+            return version_ids[version_id]
+        return _archived_version(db, *versions[version_id])  # a twin's version held from an earlier merge
+
     for url in sorted(urls):
         cur = src.execute("SELECT * FROM changes WHERE page_url = ? ORDER BY id", [url])
         names = [d[0] for d in cur.description]
         for values in cur.fetchall():
             change = dict(zip(names, values, strict=True))
+            if db.conn.execute("SELECT 1 FROM changes WHERE page_url = ? AND kind = ? AND detected_at IS ? "
+                               "AND run_id IS ?", [url, change["kind"], change["detected_at"],
+                                                   change["run_id"]]).fetchone():
+                continue
             _insert(db, "changes", {**change, "report_id": reports.get(change["report_id"], change["report_id"]),
                                     "version_id": mapped(change["version_id"]),
                                     "previous_version_id": mapped(change["previous_version_id"])}, skip=("id",))
         for capture_id, version_id in src.execute(
                 "SELECT id, version_id FROM captures WHERE url = ? AND version_id IS NOT NULL", [url]).fetchall():
-            db.conn.execute("UPDATE captures SET version_id = ? WHERE id = ?", [mapped(version_id), capture_id])
+            db.conn.execute("UPDATE captures SET version_id = ? WHERE id = ? AND version_id IS NOT ?",
+                            [mapped(version_id), capture_id, mapped(version_id)])
         page = src.execute("SELECT current_version_id, last_outcome, last_capture_id, report_id FROM pages "
                            "WHERE url = ?", [url]).fetchone()
-        db.conn.execute("UPDATE pages SET current_version_id = ?, last_outcome = ?, last_capture_id = ? WHERE url = ?",
-                        [mapped(page[0]) if page[0] is not None else None, page[1], page[2], url])
+        current = _one(db, "SELECT * FROM pages WHERE url = ?", [url])
+        _update(db, "pages", {"url": url}, current, {"current_version_id": mapped(page[0]), "last_outcome": page[1],
+                                                     "last_capture_id": page[2]})
         report = src.execute("SELECT current_version_id, status, url FROM reports WHERE id = ?", [page[3]]).fetchone()
-        if report is not None and report[0] in version_ids:
-            db.conn.execute("UPDATE reports SET current_version_id = ?, status = ? WHERE id = ? "
-                            "AND (current_version_id IS NULL OR url = ?)",
-                            [version_ids[report[0]], report[1], reports.get(page[3], page[3]), url])
+        if report is not None and report[0] is not None and mapped(report[0]) is not None:
+            target = reports.get(page[3], page[3])
+            held = _one(db, "SELECT * FROM reports WHERE id = ?", [target])
+            if held is not None and (held["current_version_id"] is None or held["url"] == url):
+                _update(db, "reports", {"id": target}, held, {"current_version_id": mapped(report[0]),
+                                                             "status": report[1]})
 
 
 def _merge_keyed(db: sqlite_utils.Database, src: sqlite3.Connection, table: str, key: tuple[str, ...],

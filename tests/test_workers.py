@@ -98,10 +98,13 @@ def _snapshot(data: Path) -> dict:
         tables = [row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
         dump = hashlib.sha256("\n".join(con.iterdump()).encode()).hexdigest()
+        versions = con.execute("SELECT id, page_url, digest, last_seen FROM report_versions ORDER BY id").fetchall()
+        changes = con.execute("SELECT id, page_url, kind, version_id, previous_version_id FROM changes "
+                              "ORDER BY id").fetchall()
     finally:
         con.close()
     files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((data / "warc").iterdir())}
-    return {"counts": counts, "dump": dump, "files": files}
+    return {"counts": counts, "dump": dump, "files": files, "versions": versions, "changes": changes}
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -164,10 +167,19 @@ def workers_run(tmp: Path, demo_archive) -> dict:
         out["after1"] = _snapshot(merged)
         out["merge2"] = _run("merge", str(w1), str(w2), "--into", str(merged)).stdout
         out["after2"] = _snapshot(merged)
+        # The next periodic run of the killed site: recrawled by the worker of its folder (its history: 304s),
+        # merged again; what the archive held keeps its ids.
+        with demo_archive.at_edition(2):
+            _run("enqueue", out["killed_site"], "--sites", str(demo_archive.sites), "--redis", redis.url)
+            procs.append(_start_worker(redis.url, w1, tmp / "w4.log"))
+            out["w4_exit"] = _wait(procs[3], tmp / "w4.log")
+        out["merge3"] = _run("merge", str(w1), str(w2), "--into", str(merged)).stdout
+        out["after3"] = _snapshot(merged)
         out["changes"] = json.loads(_run("changes", "--json", "--data", str(merged)).stdout)
         _run("export", "--format", "csv", "--data", str(merged), "-o", str(tmp / "export.csv"))
         with open(tmp / "export.csv", encoding="utf-8-sig") as f:
             out["export"] = list(csv.DictReader(f))
+        out["base_urls"] = dict(demo_archive.portal.base_urls)
         out["merged"] = merged
         out["single"] = demo_archive.db(2)
         ended = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -330,3 +342,19 @@ def test_a_site_goes_back_to_the_worker_that_holds_its_history(redis_server: Red
     worker.register_death()
     assert rehome_orphans(connection) == 1
     assert own.count == 0 and sorted(job.args[0]["key"] for job in shared.get_jobs()) == ["known", "new"]
+
+
+def test_a_recrawl_merged_again_keeps_what_the_archive_held(run: dict) -> None:
+    """The killed site crawled again by its home worker (conditional requests: nothing changed) and merged: new
+    captures, the same versions and changes under the same ids, the versions' last_seen moved on."""
+    assert run["w4_exit"] == 0
+    before, after = run["after2"], run["after3"]
+    assert after["counts"]["captures"] > before["counts"]["captures"]
+    assert after["counts"]["runs"] == before["counts"]["runs"] + 1
+    assert after["changes"] == before["changes"]
+    assert [v[:3] for v in after["versions"]] == [v[:3] for v in before["versions"]]
+    site_base = next(url for key, url in run["base_urls"].items() if key == run["killed_site"])
+    moved = [a for b, a in zip(before["versions"], after["versions"], strict=True) if a[1].startswith(site_base)
+             and a[3] > b[3]]
+    assert moved, "no version of the recrawled site was seen again"
+    assert "0 page(s) re-evaluated" in run["merge3"], run["merge3"]
