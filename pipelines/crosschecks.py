@@ -1,4 +1,4 @@
-"""Checks across reports (issue 14 item 3; rule ids of docs/domain.md §4): they read the archive database, not one
+"""Checks across reports (issue 14 item 3; rule ids of docs/templates.md, Consistency rules): they read the archive database, not one
 document, and are written to the `checks` table beside the per-report rules, on the version whose tables stand
 for each report (pipelines/views.py CHOSEN_VERSIONS_SQL), with severity `warning` and their evidence (JSON in
 `checks.evidence`: which reports were compared, the values and scores).
