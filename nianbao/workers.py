@@ -330,9 +330,10 @@ def crawl_site_job(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _retry(max_retries: int = 3):
+    """RQ's retry policy: with none (0), a job whose worker died or whose crawl stopped is only marked failed."""
     from rq import Retry
 
-    return Retry(max=max_retries)
+    return Retry(max=max_retries) if max_retries > 0 else None
 
 
 def live_workers(connection: Redis) -> set[str]:

@@ -27,7 +27,8 @@ def _enqueue_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=parse_duration, default=parse_duration("6h"),
                    help="longest crawl of one site before RQ stops it (default 6h)")
     p.add_argument("--retries", type=int, default=3,
-                   help="times a site is queued again after its worker died or its crawl stopped (default 3)")
+                   help="times a site is queued again after its worker died or its crawl stopped (default 3; 0: "
+                        "such a job is only marked failed, `rq info` lists it)")
     p.add_argument("--every", type=parse_duration, default=None,
                    help="queue the sites again every interval (e.g. 24h) until stopped; a site still queued or "
                         "being crawled is not queued twice")
@@ -42,6 +43,8 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
     from nianbao.cli import _chosen_sites
     from nianbao.workers import connect, enqueue_sites
 
+    if args.retries < 0:
+        raise UsageError("--retries must be 0 or more")
     registry = load_registry(args.sites)
     sites = _chosen_sites(args, registry)
     try:
