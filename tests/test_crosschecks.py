@@ -420,3 +420,22 @@ def test_the_demo_crawls_store_them_and_follow_the_correction(demo_archive):
     status, detail, ev = _demo_rows(demo_archive.db(2), "xicheng", "北京市西城区发展和改革委员会", 2023)["DUP-R15"]
     assert ev["most_similar"]["year"] == 2022 and ev["most_similar"]["relation"] == "previous year"
     assert ev["most_similar"]["score"] > 0.8 and "(previous year)" in detail
+
+
+def test_the_demo_fails_a_cross_check_only_where_its_data_does_not_continue(demo_archive):
+    """Edition 2: every `fail` of the checks across reports on the demo, each explained."""
+    con = sqlite3.connect(demo_archive.db(2))
+    try:
+        fails = set(con.execute(
+            "SELECT k.rule, r.site, r.agency, r.year FROM checks k JOIN report_versions v ON v.id = k.version_id "
+            f"JOIN reports r ON r.id = v.report_id WHERE k.status = 'fail' AND k.rule IN "
+            f"({','.join('?' * len(crosschecks.RULES))})", list(crosschecks.RULES)).fetchall())
+    finally:
+        con.close()
+    assert fails == {
+        ("X-R8", "xicheng", "北京市西城区西长安街街道办事处", 2024),   # specs.OVERRIDES carry_in_jump
+        ("DUP-R15", "xicheng", "北京市西城区发展和改革委员会", 2023),   # specs.OVERRIDES repeat_prose
+        ("X-R10", "xicheng", "北京市西城区人民政府", 2020),           # the real 2019 and 2020 reports as published
+        ("X-R9", "pingtan", "平潭综合实验区", 2025),                 # the real 2025 page after a synthetic 2024
+        ("X-R9", "xicheng", "北京市西城区发展和改革委员会", 2025),     # plain_prose: table 二 drawn as before
+    }

@@ -210,11 +210,27 @@ def _sums(raw: list[tuple[Report, Content | None, frozenset[int]]], site: str
     return out
 
 
+def _t2_carried(c: Content | None) -> tuple[str, dict[str, int]] | None:
+    """(template, what its table 二 carries into next year): 2021 现行有效件数 per row, 2019 上一年项目数量 + 本年增/减
+    per row of (五)(六)(八); rows whose cells are not plain numbers are left out."""
+    if c is None or c.template not in ("2019", "2021") or not c.t2:
+        return None
+    out: dict[str, int] = {}
+    for block in (c.t2[:1] if c.template == "2021" else c.t2[1:4]):
+        for label, sub, cells in block.rows:
+            try:
+                out[sub or label] = int(cells[2]) if c.template == "2021" else int(cells[0]) + int(cells[1])
+            except (ValueError, IndexError):
+                continue
+    return c.template, out
+
+
 def _build_agency(agency: specs.Agency, editions: frozenset[int], published_override: str | None = None,
                   sums: dict[int, tuple[dict[str, list[int]], tuple[int, ...]]] | None = None
                   ) -> list[tuple[Report, Content | None, frozenset[int]]]:
     out = []
     carry: tuple[int, ...] | None = None
+    carried_t2: tuple[str, dict[str, int]] | None = None
     summed_site = agency.site == specs.SUMMED_GOV[0]
     for year in agency.years:
         key = _key(agency.site, agency.slug, year)
@@ -262,7 +278,9 @@ def _build_agency(agency: specs.Agency, editions: frozenset[int], published_over
                             template=template, title=title, published=published.isoformat(), style=style,
                             carry_in=carry, carry_out=carry_out,
                             prose_key=_key(agency.site, agency.slug, year - 1) if ov.repeat_prose else None,
-                            plain_prose=ov.plain_prose, t3_sum=t3_sum, t4_sum=t4_sum)
+                            plain_prose=ov.plain_prose, t3_sum=t3_sum, t4_sum=t4_sum,
+                            t2_prev=carried_t2[1] if carried_t2 and carried_t2[0] == template
+                            and not ov.plain_prose else None)
             if template == "pre2019":
                 c, carry = synth.pre2019_content(s), None
             else:
@@ -272,6 +290,7 @@ def _build_agency(agency: specs.Agency, editions: frozenset[int], published_over
         rep = Report(key=key, site=agency.site, agency=agency.name, year=year, template=template, title=title,
                      published=published, doc_id=doc_id, body=ov.body, attachments=files, real_page=real_page)
         eds = frozenset({1}) if key == specs.REMOVED else editions
+        carried_t2 = _t2_carried(c)
         out.append((rep, c, eds))
     return out
 

@@ -43,6 +43,7 @@ class Synth:
     plain_prose: bool = False                  # the first phrase of every choice (the wording before it varied)
     t3_sum: dict[str, list[int]] | None = None  # table 三 given (6 columns per row): a 本级 report adding up its agencies
     t4_sum: tuple[int, ...] | None = None      # table 四 given (15 numbers)
+    t2_prev: dict[str, int] | None = None      # what table 二 carries over from last year (gen_t2)
 
 
 def rng_for(key: str) -> random.Random:
@@ -94,12 +95,18 @@ def signed(n: int) -> str:
     return f"+{n}" if n > 0 else str(n)
 
 
-def gen_t2(rng: random.Random, template: str, kind: str) -> tuple[T2Block, ...]:
+def gen_t2(rng: random.Random, template: str, kind: str, prev: dict[str, int] | None = None
+           ) -> tuple[T2Block, ...]:
+    """Table 二. With `prev` (row label -> last year's 现行有效件数, or 上一年项目数量 + 本年增/减), the counts that carry
+    over continue it (X-R9, X-R10); the same numbers are drawn either way."""
     big = kind == "gov"
     if template == "2021":
         issued = rng.randint(0, 30 if big else 4)
         repealed = rng.randint(0, issued + 2)
         in_force = issued + rng.randint(repealed, 200 if big else 20)
+        if prev is not None and "行政规范性文件" in prev:
+            repealed = min(repealed, prev["行政规范性文件"] + issued)
+            in_force = prev["行政规范性文件"] + issued - repealed
         fee = "0" if rng.random() < 0.5 else f"{rng.uniform(0.5, 9000 if big else 300):.{rng.choice([2, 4, 6])}f}"
         return (
             T2Block("第二十条第（一）项", ("本年制发件数", "本年废止件数", "现行有效件数"),
@@ -115,9 +122,13 @@ def gen_t2(rng: random.Random, template: str, kind: str) -> tuple[T2Block, ...]:
     made = rng.randint(0, 25 if big else 5)
     total = made + rng.randint(0, 150 if big else 30)
 
-    def items(hi: int) -> tuple[str, str, str]:
-        prev = rng.randint(0, hi)
-        return (str(prev), signed(rng.randint(-min(prev, hi // 5), hi // 5)), str(rng.randint(0, hi * 40)))
+    def items(hi: int, label: str) -> tuple[str, str, str]:
+        before = rng.randint(0, hi)
+        delta, decisions = rng.randint(-min(before, hi // 5), hi // 5), rng.randint(0, hi * 40)
+        if prev is not None and label in prev:
+            before = prev[label]
+            delta = max(delta, -before)
+        return (str(before), signed(delta), str(decisions))
     amount_style = rng.randrange(3)
     items_n = rng.randint(0, 60 if big else 12)
     wan = rng.uniform(1, 50000 if big else 800)
@@ -128,15 +139,22 @@ def gen_t2(rng: random.Random, template: str, kind: str) -> tuple[T2Block, ...]:
     else:
         head, amount = "采购总金额", f"{wan:.4f}"
     fee_prev = rng.randint(0, 40 if big else 6)
+    art5 = (("行政许可", None, items(300 if big else 40, "行政许可")),
+            ("其他对外管理服务事项", None, items(200 if big else 20, "其他对外管理服务事项")))
+    art6 = (("行政处罚", None, items(3000 if big else 200, "行政处罚")), ("行政强制", None, items(90 if big else 10, "行政强制")))
+    fee_delta = rng.randint(-fee_prev, 3)   # drawn in this order: the same numbers as before `prev` existed
+    if prev is not None and "行政事业性收费" in prev:
+        fee_prev = prev["行政事业性收费"]
+        fee_delta = max(fee_delta, -fee_prev)
     return (
         T2Block("第二十条第（一）项", ("本年新制作数量", "本年新公开数量", "对外公开总数量"),
                 (("规章", None, ("0", "0", "0")), ("规范性文件", None, (str(made), str(made), str(total))))),
         T2Block("第二十条第（五）项", ("上一年项目数量", "本年增/减", "处理决定数量"),
-                (("行政许可", None, items(300 if big else 40)), ("其他对外管理服务事项", None, items(200 if big else 20)))),
+                art5),
         T2Block("第二十条第（六）项", ("上一年项目数量", "本年增/减", "处理决定数量"),
-                (("行政处罚", None, items(3000 if big else 200)), ("行政强制", None, items(90 if big else 10)))),
+                art6),
         T2Block("第二十条第（八）项", ("上一年项目数量", "本年增/减"),
-                (("行政事业性收费", None, (str(fee_prev), signed(rng.randint(-fee_prev, 3)))),)),
+                (("行政事业性收费", None, (str(fee_prev), signed(fee_delta))),)),
         T2Block("第二十条第（九）项", ("采购项目数量", head), (("政府集中采购", None, (str(items_n), amount)),)),
     )
 
@@ -289,7 +307,7 @@ def synth_content(s: Synth) -> tuple[Content, tuple[int, ...]]:
         rows = {k: list(v) for k, v in s.t3_sum.items()}
     if s.t4_sum is not None:
         t4 = list(s.t4_sum)
-    t2 = gen_t2(rng, s.template, s.kind)
+    t2 = gen_t2(rng, s.template, s.kind, s.t2_prev)
     sections = narrative(rng, s, rows, t4)
     disp, vals = display_t3(s.template, rows, s.style)
     t4s = tuple("" if (s.style.blank_zeros and n == 0) else str(n) for n in t4)
