@@ -121,7 +121,7 @@ class RunResourceHandler(logging.Handler):
             self.unattributed_reasons[reason.split(":", 1)[0]] += 1
             _UNATTRIBUTED[reason.split(":", 1)[0]] += 1
             return
-        watch.exhausted(reason)
+        watch.exhausted(reason, unarchived=str(record.msg).startswith("not archived:"))
 
 
 _lock = threading.Lock()
@@ -181,11 +181,14 @@ class ResourceWatch:
                 logging.root.removeHandler(_handler)
                 _handler = None
 
-    def exhausted(self, reason: str) -> None:
-        """Count `reason` for this site; on the first, stop the site cleanly (its job state kept for --resume)."""
+    def exhausted(self, reason: str, unarchived: bool = False) -> None:
+        """Count `reason` for this site (`unarchived`: the response it lost is also counted as not archived);
+        on the first, stop the site cleanly (its job state kept for --resume)."""
         stats = self.crawler.stats
         if stats is not None:
             stats.inc_value("nianbao/resources/errors")
+            if unarchived:
+                stats.inc_value("nianbao/resources_unarchived")
             stats.inc_value("nianbao/resources/" + reason.split(":", 1)[0])
             if stats.get_value("nianbao/resources/first") is None:
                 stats.set_value("nianbao/resources/first", reason)

@@ -93,7 +93,10 @@ def mark_resource_errors(summary: dict[str, Any], stats: dict[str, Any]) -> None
     summary["resource_errors"], summary["resource_kinds"] = count, kinds
     summary["not_archived"] = not_archived
     summary["not_archived_urls"] = list(stats.get("archive/not_archived_urls") or [])
-    summary["errors"] = int(summary.get("errors") or 0) + max(0, count - len(fetch_errors)) + not_archived
+    # An exhaustion that lost a response is one error, not two (crawler/resources.py counts the overlap).
+    overlap = int(stats.get("nianbao/resources_unarchived", 0) or 0)
+    summary["errors"] = (int(summary.get("errors") or 0) + max(0, count - len(fetch_errors) - overlap)
+                         + not_archived)
     if count or not_archived:
         summary["status"] = "error"
         summary["resource_error"] = first or f"{not_archived} response(s) not archived"
@@ -151,6 +154,19 @@ def site_settings(base: Settings, site: SiteConfig, data_dir: Path, run_id: str,
     return values
 
 
+class _LogFile(logging.FileHandler):
+    """The run's log file: when it cannot be written (a full disk), one line says so on stderr, not a traceback
+    per log line."""
+
+    failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging API
+        if not self.failed:
+            self.failed = True
+            sys.stderr.write(f"nianbao: cannot write the log file {self.baseFilename} ({sys.exc_info()[1]}); "
+                             "its lines are lost from now on\n")
+
+
 def setup_logging(data_dir: Path, run_id: str, quiet_console: bool) -> Path:
     log_dir = data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -158,7 +174,7 @@ def setup_logging(data_dir: Path, run_id: str, quiet_console: bool) -> Path:
     fmt = logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s")
     root = logging.getLogger()
     root.setLevel(logging.INFO)
-    file_handler = logging.FileHandler(log_file, encoding="utf-8")
+    file_handler = _LogFile(log_file, encoding="utf-8")
     file_handler.setFormatter(fmt)
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(fmt)
