@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import resource
 import sqlite3
 import subprocess
@@ -174,3 +175,34 @@ def test_disk_full_site_and_run_steps_are_named() -> None:
     assert shortfalls[1:] == ["a: 1 response(s) not archived", result.failures[0]]
     text = format_summary(result)
     assert "not archived: http://a/nb/1.html" in text and "NOT FOUND" not in text
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_job_state_files_are_written_at_close_only(tmp_path: Path) -> None:
+    from queuelib.queue import LifoDiskQueue
+    from scrapy import Request
+
+    from crawler.jobfiles import LifoQueueOnClose, SeenOnClose
+
+    path = tmp_path / "requests.queue" / "p0"
+    before = _open_descriptors()
+    queue = LifoQueueOnClose(path)
+    queue.push(b"first")
+    queue.push(b"second")
+    assert not path.exists() and _open_descriptors() == before and len(queue) == 2
+    queue.close()
+    disk = LifoDiskQueue(path)  # Scrapy's own format: its queue reads it back
+    assert len(disk) == 2 and disk.peek() == b"second"
+    disk.close()  # not empty: kept
+    again = LifoQueueOnClose(path)  # a resume reads it back (and removes it until its own close)
+    assert not path.exists() and [again.pop(), again.pop(), again.pop()] == [b"second", b"first", None]
+
+    seen = SeenOnClose(str(tmp_path))
+    assert not seen.request_seen(Request("http://a.example/x")) and seen.request_seen(Request("http://a.example/x"))
+    assert not (tmp_path / "requests.seen").exists() and _open_descriptors() == before
+    seen.close("shutdown")
+    resumed = SeenOnClose(str(tmp_path))
+    assert resumed.request_seen(Request("http://a.example/x")) and not resumed.request_seen(Request("http://b.example/"))
