@@ -118,9 +118,11 @@ def cmd_merge(args: argparse.Namespace) -> int:
         counts = merge(args.workers, args.into, wait=args.wait)
     except MergeError as exc:
         raise UsageError(str(exc)) from None
-    print("merged into {into}: {files} WARC file(s) copied ({skipped} already there), {captures} capture(s), "
-          "{reports} report(s) new, {copied} page(s) with their versions copied, {pages} page(s) re-evaluated, "
-          "{runs} run(s), {alerts} alert(s)".format(
-              into=args.into, **counts))
+    text = ("merged into {into}: {files} WARC file(s) copied ({skipped} already there), {captures} capture(s), "
+            "{reports} report(s) new, {copied} page(s) with their versions copied, {pages} page(s) re-evaluated, "
+            "{runs} run(s), {alerts} alert(s)")
+    if counts["pending"]:
+        text += "; {pending} page(s) left for the next merge (read from a WARC file a worker is still writing)"
+    print(text.format(into=args.into, **counts))
     return 0
 

@@ -231,13 +231,16 @@ def _keys(cur: sqlite3.Cursor, columns: tuple[str, ...]) -> set[tuple]:
     return {tuple(row) for row in cur.fetchall()}
 
 
-def _copyable(db: sqlite_utils.Database, src: sqlite3.Connection, new: dict[str, set[str]]) -> set[str]:
+def _copyable(db: sqlite_utils.Database, src: sqlite3.Connection,
+              new: dict[str, set[str]]) -> tuple[set[str], set[str]]:
     """Report pages with new captures whose every capture in the archive is one of this worker's, and whose
     versions and changes in the archive (from an earlier merge of the same worker) are among the worker's: the
     worker's own history of the page is then complete, and its versions and changes are what re-evaluating the same
     captures would derive, without extracting every document again. A page whose rows cite a version of a page that
-    is neither such a page nor already in the archive is left to re-evaluation."""
-    candidates = set()
+    is neither such a page nor already in the archive is left to re-evaluation. Also returns the pages to leave for
+    a later merge: the worker holds a version of them read from a capture the archive has not got yet (in a WARC
+    file the worker is still writing), so that the archive never holds a version without its capture."""
+    candidates, pending = set(), set()
     v_cols, c_cols = ", ".join(VERSION_KEY), ", ".join(CHANGE_KEY)
     for url in new:
         page = db.conn.execute("SELECT report_id, kind FROM pages WHERE url = ?", [url]).fetchone()
@@ -247,7 +250,12 @@ def _copyable(db: sqlite_utils.Database, src: sqlite3.Connection, new: dict[str,
                            "WHERE page_url = ? LIMIT 1", [DETACHED + url, DETACHED + url]).fetchone():
             continue  # a re-evaluation of it was interrupted: let the next one finish it
         mine = {r[0] for r in src.execute("SELECT id FROM captures WHERE url = ?", [url])}
-        if not {r[0] for r in db.conn.execute("SELECT id FROM captures WHERE url = ?", [url])} <= mine:
+        held_captures = {r[0] for r in db.conn.execute("SELECT id FROM captures WHERE url = ?", [url])}
+        if any(c not in held_captures for (c,) in src.execute(
+                "SELECT capture_id FROM report_versions WHERE page_url = ? AND capture_id IS NOT NULL", [url])):
+            pending.add(url)
+            continue
+        if not held_captures <= mine:
             continue
         held = _keys(db.conn.execute(f"SELECT {v_cols} FROM report_versions WHERE page_url = ?", [url]), VERSION_KEY)
         if not held <= _keys(src.execute(f"SELECT {v_cols} FROM report_versions WHERE page_url = ?", [url]),
@@ -274,7 +282,7 @@ def _copyable(db: sqlite_utils.Database, src: sqlite3.Connection, new: dict[str,
             if not all(resolvable(v) for v in refs[url]):
                 candidates.discard(url)
                 changed = True
-    return candidates
+    return candidates, pending
 
 
 def _archived_version(db: sqlite_utils.Database, page_url: str, capture_id: str | None,
@@ -403,8 +411,8 @@ def merge(workers: list[str | Path], into: str | Path, wait: bool = False) -> di
             raise MergeError(f"no worker folder {folder}")
         if folder.resolve() == into.resolve():
             raise MergeError(f"{folder} is the archive merged into: name it once, with --into")
-    counts = {"files": 0, "skipped": 0, "captures": 0, "reports": 0, "pages": 0, "copied": 0, "runs": 0,
-              "alerts": 0}
+    counts = {"files": 0, "skipped": 0, "captures": 0, "reports": 0, "pages": 0, "copied": 0, "pending": 0,
+              "runs": 0, "alerts": 0}
     with writer_lock(into, wait=wait):
         db = database.connect(into)
         touched: set[str] = set()
@@ -424,12 +432,13 @@ def merge(workers: list[str | Path], into: str | Path, wait: bool = False) -> di
                         _merge_pages(db, src, report_ids)
                     new = _merge_captures(db, src, names, copied)
                     counts["captures"] += sum(len(ids) for ids in new.values())
-                    copyable = _copyable(db, src, new)
+                    copyable, pending = _copyable(db, src, new)
                     with db.conn:
                         _copy_derived(db, src, copyable, report_ids)
                     counts["copied"] += len(copyable)
                     copied_pages |= copyable
-                    touched |= set(new) - copyable
+                    touched |= set(new) - copyable - pending
+                    counts["pending"] += len(pending)
                     with db.conn:
                         counts["runs"] += _merge_runs(db, src)
                         counts["alerts"] += _merge_keyed(db, src, "alerts", ("run_id", "channel", "created"))
