@@ -73,11 +73,34 @@ def _without_tables(node: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
 
     The prose is read apart from the tables because editors re-save table cells at will (`<p>1</p>` or `1<br>`)
     and trafilatura then renders the same table as `|` rows or as loose lines: tables are compared as cells."""
-    copy = deepcopy(node)
-    for table in [t for t in copy.iter("table") if t is not copy]:
-        if table.getparent() is not None:
-            _drop(table)
+    # The tables are most of a report's container: each outermost one is swapped for an empty stand-in (carrying
+    # its tail) while the container is copied, then put back; in the copy the stand-ins go as a dropped table
+    # would (its tail kept in place).
+    outer = [t for t in node.iter("table") if t is not node and _outermost_below(t, node)]
+    stand_ins = []
+    try:
+        for table in outer:
+            stand_in = etree.Element("nianbao-table")
+            stand_in.tail = table.tail
+            table.getparent().replace(table, stand_in)
+            stand_ins.append((stand_in, table))
+        copy = deepcopy(node)
+    finally:
+        for stand_in, table in reversed(stand_ins):
+            stand_in.getparent().replace(stand_in, table)
+    for stand_in in list(copy.iter("nianbao-table")):
+        _drop(stand_in)
     return copy
+
+
+def _outermost_below(table: etree._Element, top: etree._Element) -> bool:
+    """No table between `table` and `top` (a container that is itself inside a table, e.g. td.bt_content)."""
+    for parent in table.iterancestors():
+        if parent is top:
+            return True
+        if parent.tag == "table":
+            return False
+    return False
 
 
 def _text(node: lxml.html.HtmlElement, tables: bool = True) -> str:
