@@ -46,7 +46,7 @@ def _longer_than(text: str, n: int) -> bool:
     return len(collapse(text)) > n
 
 
-def container(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+def container(root: etree._Element) -> etree._Element:
     """The article body: the first known CMS container holding text; a fragment is its own container."""
     for select in _CONTAINERS:
         for node in select(root):
@@ -68,7 +68,7 @@ def _drop(node: etree._Element) -> None:
     parent.remove(node)
 
 
-def _without_tables(node: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+def _without_tables(node: etree._Element) -> etree._Element:
     """A copy of `node` without its tables (their tails kept): the prose of the page.
 
     The prose is read apart from the tables because editors re-save table cells at will (`<p>1</p>` or `1<br>`)
@@ -103,7 +103,7 @@ def _outermost_below(table: etree._Element, top: etree._Element) -> bool:
     return False
 
 
-def _text(node: lxml.html.HtmlElement, tables: bool = True) -> str:
+def _text(node: etree._Element, tables: bool = True) -> str:
     doc = "<html><body>" + lxml.html.tostring(node, encoding="unicode") + "</body></html>"
     out = None
     try:
@@ -128,7 +128,7 @@ def _table_rows(table: RawTable) -> list[str]:
     return out
 
 
-def _with_tables(lines: list[str], leaves: list[lxml.html.HtmlElement], tables: list[RawTable]) -> str:
+def _with_tables(lines: list[str], leaves: list[etree._Element], tables: list[RawTable]) -> str:
     """The page text: the prose lines with each table's rows put back before the first line, from the previous
     table's place on, that holds the text following the table in the page (at the end when none does)."""
     flat = [collapse(x) for x in lines]
