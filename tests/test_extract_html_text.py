@@ -87,3 +87,15 @@ def test_extraction_workers_follow_the_cores() -> None:
     assert extraction.default_workers() == min(cores, 4)
     assert extraction.Limits().workers == min(cores, 4)
     assert extraction.Limits(workers=1).workers == 1
+
+
+def test_xhtml_page_with_an_encoding_declaration() -> None:
+    """An XHTML page opening with <?xml ... encoding="gb2312"?> is read (it was an error: lxml refuses a decoded
+    string that declares an encoding)."""
+    page = ('<?xml version="1.0" encoding="gb2312"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
+            '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n'
+            '<html xmlns="http://www.w3.org/1999/xhtml"><head><meta http-equiv="Content-Type" '
+            'content="text/html; charset=gb2312" /><title>通知</title></head><body>' + PROSE[PROSE.index("<div"):])
+    ex = extract_document(page.encode("gb18030"), content_type="text/html")
+    assert ex.status != "error", ex.message
+    assert ex.text.splitlines() == ["关于开展政务公开专项检查的通知", "各部门：为进一步提升政务公开质量，现就开展专项检查有关事项通知如下。"]

@@ -31,6 +31,9 @@ _CONTAINERS = tuple(CSSSelector(css, translator="html") for css in CONTENT_SELEC
 _UNSEEN = etree.XPath("//script|//style|//noscript")
 _NEXT_TEXT = etree.XPath("following::text()[normalize-space()][1]")
 _TABLE_TAGS = ("table", "tr", "td", "th")
+# XHTML pages open with <?xml version="1.0" encoding="..."?>: lxml refuses an already decoded str that declares
+# an encoding (ValueError), and the page's encoding is already decided (domain/decode.py).
+_XML_DECLARATION = re.compile(r"\A\s*<\?xml\b[^>]*\bencoding\b[^>]*\?>")
 
 
 _ASCII = re.compile(r"[\x00-\x7f]")
@@ -159,6 +162,7 @@ def read_html(text: str, url: str | None) -> tuple[Read, Meta]:
     every cell's paragraphs and spans). A page whose container holds no table gets the same text from that one
     run; a page whose tables give no cells keeps trafilatura's own text of the whole container
     (Read.full_text, read on demand), because such a page's text is what change detection compares."""
+    text = _XML_DECLARATION.sub("", text, count=1)
     root = etree.fromstring(text, _PARSER) if text.strip() else lxml.html.fromstring("<html/>")
     if root is None:
         raise etree.ParserError("Document is empty")    # as lxml.html.document_fromstring says it
