@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+from lxml import etree
 from parsel import Selector
 
 from domain.recognise import normalise_title, recognise_title
@@ -27,6 +28,24 @@ CONTENT_SELECTORS = (
 )
 
 
+# Compiled once and run on the lxml tree: parsel compiles an expression per call and wraps every result;
+# plain strings (no smart strings) spare a Python proxy of each text node's parent.
+_METAS = etree.XPath("//meta[@name]")
+_TEXT = etree.XPath(".//text()", smart_strings=False)
+_FIRST_H1 = etree.XPath("(//h1)[1]")
+_TITLE_TEXT = etree.XPath("//title/text()", smart_strings=False)
+_STYLED_TITLES = (etree.XPath("//*[contains(@class,'title')][self::h2 or self::h3 or self::div or self::p or self::td]"),
+                  etree.XPath("//h2"))
+_BODY_TEXT = etree.XPath("//body//text()[not(ancestor::script)]", smart_strings=False)
+_VISIBLE_BODY_TEXT = etree.XPath("//body//text()[not(ancestor::script) and not(ancestor::style)]", smart_strings=False)
+_SCRIPT_SITECODE = etree.XPath("//script/@sitecode | //script/@siteCode", smart_strings=False)
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _root(sel: Selector):
+    return sel.root
+
+
 @dataclass
 class PageMeta:
     title: str | None
@@ -37,22 +56,24 @@ class PageMeta:
 
 
 def meta_content(sel: Selector, name: str) -> str | None:
-    value = sel.xpath(
-        f"//meta[translate(@name,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz')='{name.lower()}']/@content"
-    ).get()
-    return value.strip() if value and value.strip() else None
+    """The content of the first `<meta name=…>` of that name (ASCII letters compared without case)."""
+    wanted = name.translate(_ASCII_LOWER)
+    for meta in _METAS(_root(sel)):
+        if (meta.get("name") or "").translate(_ASCII_LOWER) == wanted and meta.get("content") is not None:
+            value = meta.get("content").strip()
+            return value or None
+    return None
 
 
 def title_candidates(sel: Selector) -> list[str]:
     """Where a page without an ArticleTitle meta states its title, most specific first: the first heading,
     the <title> segments ("<report title>_<column>_<site name>"), then elements styled as titles."""
-    found: list[str] = []
-    for xpath in ("(//h1)[1]",):
-        found += [" ".join(node.xpath(".//text()").getall()) for node in sel.xpath(xpath)]
-    raw = sel.xpath("//title/text()").get() or ""
+    root = _root(sel)
+    found: list[str] = [" ".join(_TEXT(node)) for node in _FIRST_H1(root)]
+    raw = next(iter(_TITLE_TEXT(root)), "")
     found += [seg for seg in _TITLE_SEPARATORS.split(raw.strip()) if seg.strip()]
-    for xpath in ("//*[contains(@class,'title')][self::h2 or self::h3 or self::div or self::p or self::td]", "//h2"):
-        found += [" ".join(node.xpath(".//text()").getall()) for node in sel.xpath(xpath)[:2]]
+    for xpath in _STYLED_TITLES:
+        found += [" ".join(_TEXT(node)) for node in xpath(root)[:2]]
     return [normalise_title(t) for t in found if normalise_title(t)]
 
 
@@ -82,7 +103,7 @@ def published_date(sel: Selector, url: str) -> str | None:
         m = re.search(_DATE, meta)
         if m and (found := _iso(*m.groups())):
             return found
-    text = " ".join(sel.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]").getall())
+    text = " ".join(_VISIBLE_BODY_TEXT(_root(sel)))
     m = _VISIBLE_DATE.search(text)
     if m and (found := _iso(*m.groups())):
         return found
@@ -99,11 +120,11 @@ def site_code(sel: Selector) -> str | None:
     code = meta_content(sel, "SiteIDCode")
     if code:
         return code
-    text = " ".join(sel.xpath("//body//text()[not(ancestor::script)]").getall()[-400:])
+    text = " ".join(_BODY_TEXT(_root(sel))[-400:])
     m = _SITE_CODE.search(text)
     if m:
         return m.group(1)
-    for value in sel.xpath("//script/@sitecode | //script/@siteCode").getall():
+    for value in _SCRIPT_SITECODE(_root(sel)):
         if _SITE_CODE_VALUE.match(value.strip()):
             return value.strip()
     return None
@@ -142,4 +163,4 @@ def content_text(sel: Selector) -> str:
         node = sel.css(css)
         if node:
             return normalise_title(" ".join(node[0].xpath(".//text()").getall()))
-    return normalise_title(" ".join(sel.xpath("//body//text()[not(ancestor::script)]").getall()))
+    return normalise_title(" ".join(_BODY_TEXT(_root(sel))))
