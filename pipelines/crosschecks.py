@@ -34,6 +34,7 @@ import sqlite_utils
 from domain.agency import DEPARTMENT, GOVERNMENT, STREET, agency_kind, canonical_agency
 from pipelines import indicators, views
 from pipelines.checks import FAIL, NOT_ASSESSABLE, PASS, T3_COLS, UNCERTAIN
+from pipelines.database import rows_in
 from pipelines.versions import sections_of
 
 RULES = ("X-R8", "X-R9", "X-R10", "A-R12", "DUP-R15", "Q-R13")
@@ -106,13 +107,9 @@ def load_site(db: sqlite_utils.Database, site: str) -> list[Report]:
         name = canonical_agency(agency, region)
         out[vid] = Report(report_id, vid, name, year, url, agency_kind(name, site_name, region), template,
                           sections=sections_of(text, sections))
-    ids = list(out)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for vid, t, r, c, value in db.execute(
-                f'SELECT version_id, "table", "row", "column", value FROM cells WHERE version_id IN ({marks})', chunk):
-            out[vid].cells[(t, r, c)] = value if isinstance(value, int | float) else None  # text is no number
+    for vid, t, r, c, value in rows_in(
+            db, 'SELECT version_id, "table", "row", "column", value FROM cells WHERE version_id IN ({marks})', list(out)):
+        out[vid].cells[(t, r, c)] = value if isinstance(value, int | float) else None  # text is no number
     return list(out.values())
 
 

@@ -22,11 +22,22 @@ Schema changes go through MIGRATIONS (PRAGMA user_version counts the ones applie
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
+
+IN_CHUNK = 500  # ids bound per statement: well under SQLite's limit of host parameters
+
+
+def rows_in(conn: Any, sql: str, ids: Sequence[Any]) -> Iterator[Any]:
+    """The rows of `sql`, whose `{marks}` is the placeholder list of an `IN (...)`, over all of `ids`, in chunks
+    that stay within SQLite's limit of bound parameters."""
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = list(ids[start:start + IN_CHUNK])
+        yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
 
 
 def now_iso() -> str:

@@ -25,6 +25,7 @@ from typing import Any
 from domain.agency import DEPARTMENT, KIND_LABELS
 from domain.agency import agency_kind as classify_agency
 from pipelines import permalinks, views
+from pipelines.database import rows_in
 
 
 def _now() -> str:
@@ -148,12 +149,9 @@ def _reports(conn: sqlite3.Connection, site: str | None, region: str | None, yea
 
 def _cells(conn: sqlite3.Connection, version_ids: list[int]) -> dict[int, list[sqlite3.Row]]:
     out: dict[int, list[sqlite3.Row]] = {v: [] for v in version_ids}
-    for start in range(0, len(version_ids), 500):
-        chunk = version_ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for cell in conn.execute(f'SELECT version_id, "table", "row", "column", value, raw, unit FROM cells '
-                                 f"WHERE version_id IN ({marks})", chunk):
-            out[cell["version_id"]].append(cell)
+    for cell in rows_in(conn, 'SELECT version_id, "table", "row", "column", value, raw, unit FROM cells '
+                              "WHERE version_id IN ({marks})", version_ids):
+        out[cell["version_id"]].append(cell)
     return out
 
 

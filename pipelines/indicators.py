@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from domain.agency import KIND_LABELS, agency_kind
 from pipelines import views
+from pipelines.database import rows_in
 
 # Key numbers: name -> (table, row, column); the rows summed for the refusal mix of （七）.
 KEY_CELLS: dict[str, tuple[str, str, str]] = {
@@ -112,15 +113,12 @@ def report_figures(conn: Any, site: str | None = None, agency: str | None = None
     ids = [r[1] for r in rows if r[1] is not None]
     cells: dict[int, list] = defaultdict(list)
     checks: dict[int, list] = defaultdict(list)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for vid, t, r, c, v in conn.execute(f'SELECT version_id, "table", "row", "column", value FROM cells '
-                                            f"WHERE version_id IN ({marks})", chunk):
-            cells[vid].append((t, r, c, v))
-        for vid, rule, status, severity in conn.execute(
-                f"SELECT version_id, rule, status, severity FROM checks WHERE version_id IN ({marks})", chunk):
-            checks[vid].append((rule, status, severity))
+    for vid, t, r, c, v in rows_in(conn, 'SELECT version_id, "table", "row", "column", value FROM cells '
+                                         "WHERE version_id IN ({marks})", ids):
+        cells[vid].append((t, r, c, v))
+    for vid, rule, status, severity in rows_in(
+            conn, "SELECT version_id, rule, status, severity FROM checks WHERE version_id IN ({marks})", ids):
+        checks[vid].append((rule, status, severity))
     out = []
     for report_id, vid, site_key, name, year, published, site_name, region, status in rows:
         results = checks.get(vid, [])

@@ -41,6 +41,7 @@ from archive import index
 from archive.lock import writer_lock
 from archive.scan import file_rows, warc_files
 from pipelines import crosschecks, database
+from pipelines.database import rows_in
 from pipelines.reevaluate import DETACHED, reevaluate
 
 CAPTURE_DERIVED = ("version_id",)  # rebuilt by re-evaluation, never copied (version ids are the archive's own)
@@ -191,10 +192,7 @@ def _merge_captures(db: sqlite_utils.Database, src: sqlite3.Connection, names: d
     file_records = [row for path in copied for row in file_rows(path)]
     ids = [r["id"] for r in rows] + [r["id"] for r in file_records]
     known: set[str] = set()
-    for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
-        known.update(r[0] for r in db.conn.execute(
-            f"SELECT id FROM captures WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+    known.update(r[0] for r in rows_in(db.conn, "SELECT id FROM captures WHERE id IN ({marks})", ids))
     new = {r["id"]: r["url"] for r in [*rows, *file_records] if r["id"] not in known}
     for row in rows:
         if row["id"] in known:
