@@ -33,6 +33,17 @@ def _tables(conn: Any) -> set[str]:
     return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
 
 
+def agency_candidates(conn: Any, site: str, agency: str) -> list[str]:
+    """The names a site's reports may file `agency` under, in order: as spelt, as its canonical name within the
+    site's region, and the canonical name recorded for either spelling (agency_names)."""
+    region = conn.execute("SELECT region FROM sites WHERE key = ?", [site]).fetchone()
+    names = [agency, canonical_agency(agency, region[0] if region else None)]
+    if "agency_names" in _tables(conn):
+        names += [row[0] for row in conn.execute(
+            "SELECT canonical FROM agency_names WHERE site = ? AND name IN (?, ?)", [site, *names[:2]])]
+    return list(dict.fromkeys(names))
+
+
 def version_permalink(conn: Any, version_id: int | None) -> str | None:
     """The permalink of a version (by its digest), or None for no or an unknown version."""
     if version_id is None:
@@ -72,6 +83,14 @@ def resolve_version(conn: Any, digest: str) -> int | None:
     return None
 
 
+def agency_spellings(conn: Any, site: str, canonical: str) -> list[str]:
+    """Every spelling recorded for the agency filed as `canonical` on the site."""
+    if "agency_names" not in _tables(conn):
+        return []
+    return [row[0] for row in conn.execute("SELECT name FROM agency_names WHERE site = ? AND canonical = ? "
+                                           "ORDER BY name", [site, canonical])]
+
+
 def resolve_report(conn: Any, site: str, year: int | str, agency: str) -> int | None:
     """The report a (site, year, agency) path names: the agency as spelt in the path, as its canonical name within
     the site's region, or as any spelling recorded for the site (agency_names)."""
@@ -79,12 +98,7 @@ def resolve_report(conn: Any, site: str, year: int | str, agency: str) -> int | 
         year = int(year)
     except (TypeError, ValueError):
         return None
-    region = conn.execute("SELECT region FROM sites WHERE key = ?", [site]).fetchone()
-    names = [agency, canonical_agency(agency, region[0] if region else None)]
-    if "agency_names" in _tables(conn):
-        names += [row[0] for row in conn.execute(
-            "SELECT canonical FROM agency_names WHERE site = ? AND name IN (?, ?)", [site, *names[:2]])]
-    for name in dict.fromkeys(names):
+    for name in agency_candidates(conn, site, agency):
         row = conn.execute("SELECT id FROM reports WHERE site = ? AND year = ? AND agency = ?",
                            [site, year, name]).fetchone()
         if row:

@@ -242,21 +242,16 @@ def _site_context(conn: sqlite3.Connection, site: str) -> dict[str, Any] | None:
     }
 
 
-def _agency_context(conn: sqlite3.Connection, site: str, agency: str) -> dict[str, Any] | None:
-    figures = indicators.report_figures(conn, site=site, agency=agency)
-    if not figures:
-        canonical = conn.execute("SELECT canonical FROM agency_names WHERE site = ? AND name = ?",
-                                 [site, agency]).fetchone() if "agency_names" in _names(conn) else None
-        if canonical is None:
-            return None
-        agency = canonical[0]
+def _agency_context(conn: sqlite3.Connection, site: str, spelt: str) -> dict[str, Any] | None:
+    for agency in permalinks.agency_candidates(conn, site, spelt):  # any recorded spelling finds the series
         figures = indicators.report_figures(conn, site=site, agency=agency)
-        if not figures:
-            return None
+        if figures:
+            break
+    else:
+        return None
     series = indicators.agency_series(figures)
     labels = [str(r["year"]) for r in series]
-    spellings = [r[0] for r in conn.execute("SELECT name FROM agency_names WHERE site = ? AND canonical = ? "
-                                            "ORDER BY name", [site, agency])] if "agency_names" in _names(conn) else []
+    spellings = permalinks.agency_spellings(conn, site, agency)
     return {
         "site": site, "agency": agency, "kind": indicators.KIND_LABELS.get(figures[0].kind or "", "—"),
         "series": series, "keys": indicators.SERIES_KEYS, "labels": indicators.LABELS, "pct": _pct, "num": _num,
@@ -269,10 +264,6 @@ def _agency_context(conn: sqlite3.Connection, site: str, agency: str) -> dict[st
             "复议纠正率": [r["correction_rate"] for r in series], "诉讼败诉率": [r["loss_rate"] for r in series]},
             "复议纠正率与诉讼败诉率 correction and loss rates", percent=True),
     }
-
-
-def _names(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 async def site_page(datasette, request):
