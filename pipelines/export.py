@@ -125,7 +125,7 @@ def _reports(conn: sqlite3.Connection, site: str | None, region: str | None, yea
     SELECT r.id AS report_id, ch.version_id, (ch.version_id = r.current_version_id OR ch.version_id IN (SELECT current_version_id FROM pages
       WHERE report_id = r.id)) AS is_current, r.site,
       s.name AS site_name, s.region, substr(coalesce(s.site_code, r.site_code), 1, 6) AS division_code, r.agency,
-      r.year, r.title, v.template, r.published, r.first_seen, r.status, v.extraction_status, r.url,
+      r.year, r.title, v.template, r.published, r.first_seen, r.status, v.extraction_status, r.url, v.digest,
       p.kind AS table_source, v.page_url AS table_source_url, c.warc_file AS capture_warc_file,
       c."offset" AS capture_offset, c.timestamp AS capture_timestamp, c.url AS capture_url
     FROM reports r JOIN ({versions}) ch ON ch.report_id = r.id LEFT JOIN sites s ON s.key = r.site
@@ -137,8 +137,8 @@ def _reports(conn: sqlite3.Connection, site: str | None, region: str | None, yea
     for row in conn.execute(sql, params):
         item = dict(row)
         item["agency_kind"] = agency_kind(item["agency"], item["site_name"], item["region"])
-        version_link = permalinks.version_permalink(conn, item["version_id"])
-        item["permalink"] = PLUGIN_BASE + version_link if version_link else None
+        digest = item.pop("digest")  # read with the row: no query per report
+        item["permalink"] = PLUGIN_BASE + permalinks.version_path(digest) if digest else None
         item["report_permalink"] = PLUGIN_BASE + permalinks.report_path(item["site"], item["year"], item["agency"]) \
             if None not in (item["site"], item["year"], item["agency"]) else None
         if item["table_source"] is None and item["version_id"] is not None:
