@@ -194,7 +194,8 @@ def run_crawl(sites: list[SiteConfig], data_dir: str | Path, overrides: dict[str
     completed pages answered from the archive). Blocks until done. Holds the data folder's writer lock
     (`archive.lock`): raises `LockHeld` when another writer has it, unless `wait`."""
     # Soft descriptor limit up to the hard one, for the sites that crawl at once (the pool), not all of them.
-    at_once = sites_in_flight(project_settings(), overrides, len(sites))
+    base = project_settings()
+    at_once = sites_in_flight(base, overrides, len(sites))
     limit = ensure_descriptors(at_once).message(at_once)
     if limit:
         print(limit, flush=True)
@@ -202,18 +203,18 @@ def run_crawl(sites: list[SiteConfig], data_dir: str | Path, overrides: dict[str
     data_dir = Path(data_dir).resolve()
     # One writer per data folder, taken before anything in it is touched (a refused crawl changes nothing).
     with writer_lock(data_dir, wait=wait):
-        return _run_crawl(sites, data_dir, overrides, notify, link_base, resume)
+        return _run_crawl(sites, data_dir, base, at_once, overrides, notify, link_base, resume)
 
 
-def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any] | None,
-               notify: list[str] | None, link_base: str | None, resume: bool) -> RunResult:
+def _run_crawl(sites: list[SiteConfig], data_dir: Path, base: Settings, at_once: int,
+               overrides: dict[str, Any] | None, notify: list[str] | None, link_base: str | None,
+               resume: bool) -> RunResult:
     job = begin_run(data_dir, new_run_id(), [s.key for s in sites], resume=resume)
     run_id = job.run_id
     if not resume:  # the run's own sites, whatever registry file they came from: --resume reads them back
         write_sites(sites, run_sites_file(data_dir, run_id))
     started = now_iso()
     reset_unattributed()
-    base = project_settings()
     setup_logging(data_dir, run_id, quiet_console=sys.stderr.isatty())
     process = CrawlerProcess(base, install_root_handler=False)
     done: dict[int, dict[str, Any]] = {}
@@ -240,7 +241,7 @@ def _run_crawl(sites: list[SiteConfig], data_dir: Path, overrides: dict[str, Any
         start_next()
         return result
 
-    for _ in range(sites_in_flight(base, overrides, len(sites))):
+    for _ in range(at_once):
         start_next()
     try:
         if done.keys() != set(range(len(sites))):
