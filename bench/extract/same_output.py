@@ -1,4 +1,4 @@
-"""Old-vs-new check for the HTML reader: every output of extract_document() that change detection sees.
+"""Old-vs-new check for a reader (HTML by default, PDF with --pdf): every output of extract_document() that change detection sees.
 
     git archive COMMIT | tar -x -C /tmp/old        # the code before the change
     .venv/bin/python bench/extract/same_output.py dump /tmp/old.json --code /tmp/old --docs /tmp/docs.pickle
@@ -22,6 +22,27 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def pdf_documents() -> list[tuple[str, bytes, str | None]]:
+    """Every PDF attachment of the demo portal (editions 1 and 2), the bench's multi-page PDFs whose tables are
+    cut by page ends, and every .pdf under tests/."""
+    from nianbao.portal import catalog
+    from nianbao.portal import sites as portal_sites
+
+    sys.path.insert(0, str(ROOT / "bench" / "extract"))
+    from run import long_pdfs
+
+    docs: list[tuple[str, bytes, str | None]] = []
+    for edition in (1, 2):
+        for site, (ctx, _build) in portal_sites.build_all(edition).items():
+            for r in ctx.reports:
+                for a in r.attachments:
+                    if a.kind == "pdf":
+                        docs.append((f"e{edition}/{site}/{r.key}/{a.filename}", catalog.attachment_bytes(r, a), None))
+    docs += long_pdfs()
+    docs += [(str(f.relative_to(ROOT)), f.read_bytes(), None) for f in sorted((ROOT / "tests").rglob("*.pdf"))]
+    return docs
 
 
 def documents() -> list[tuple[str, bytes, str | None]]:
@@ -58,12 +79,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("path", type=Path)
     parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose extraction code runs")
     parser.add_argument("--docs", type=Path, help="documents file (written when missing)")
+    parser.add_argument("--pdf", action="store_true", help="the PDF documents (pdf_documents) instead of the HTML ones")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(args.code.resolve()))
     if args.docs is not None and args.docs.exists():
         docs = pickle.loads(args.docs.read_bytes())
     else:
-        docs = documents()
+        docs = pdf_documents() if args.pdf else documents()
         if args.docs is not None:
             args.docs.write_bytes(pickle.dumps(docs))
     got = {}

@@ -1,5 +1,8 @@
 """PDF reports: pdfplumber tables rebuilt into span-aware grids from the cell boxes, text outside them.
 
+The pages' characters, rules and images are read by PDFium (pdfpage.py); pdfplumber finds the tables and lays
+out the text on them.
+
 pdfplumber returns None for the slots of merged cells; the cell bounding boxes give the spans back.
 A page without a text layer (a scan) is rendered and read by OCR (scan.py).
 Tables cut by a page end are not joined here: the row stream of tables.py continues across them.
@@ -9,12 +12,16 @@ from __future__ import annotations
 
 import bisect
 import io
+import re
 import zlib
 
-import pdfplumber
+import pdfplumber.table
+import pdfplumber.utils
+from pdfminer.pdfdocument import PDFDocument
+from pdfminer.pdfparser import PDFParser
 from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream
 
-from . import ocr, scan
+from . import ocr, pdfpage, scan
 from .grid import RawTable, from_matrix
 from .model import LimitExceeded
 from .reader import Read
@@ -67,6 +74,22 @@ def check_streams(doc, limit: int = MAX_STREAM) -> None:
                 data = doc.decipher(objid, obj.genno, data, obj.attrs)
             if _inflates_beyond(data, limit):
                 raise LimitExceeded(f"PDF object {objid}: a stream inflating beyond {limit >> 20} MB: not extracted")
+
+
+_STREAM = re.compile(rb"stream(?:\r\n|\n|\r)")
+
+
+def check_body(body: bytes, limit: int = MAX_STREAM) -> None:
+    """check_streams on the document as pdfminer reads its objects (object streams, encryption); where pdfminer
+    cannot read the structure (PDFium repairs more than it does), every `stream` keyword's data is checked."""
+    try:
+        doc = PDFDocument(PDFParser(io.BytesIO(body)))
+    except Exception:  # noqa: BLE001 - a structure pdfminer cannot read: the raw scan below, then PDFium's verdict
+        for m in _STREAM.finditer(body):
+            if _inflates_beyond(body[m.end():m.end() + 2 * limit], limit):
+                raise LimitExceeded(f"PDF stream at byte {m.end()}: inflating beyond {limit >> 20} MB: not extracted") from None
+        return
+    check_streams(doc, limit)
 
 
 def _lines(values: list[float]) -> list[float]:
@@ -122,10 +145,33 @@ def open_rules(page) -> list[dict]:
     return out
 
 
-def table_grid(table: pdfplumber.table.Table, source: str) -> RawTable:
+def cell_texts(table: pdfplumber.table.Table, chars: list[dict]) -> list[list[str | None]]:
+    """pdfplumber's Table.extract(): each cell's text from the chars whose centre lies in it (half-open boxes,
+    page order kept), without testing every char of the page against every row and cell."""
+    centred = sorted(((ch["top"] + ch["bottom"]) / 2, n, (ch["x0"] + ch["x1"]) / 2, ch) for n, ch in enumerate(chars))
+    mids = [c[0] for c in centred]
+    out: list[list[str | None]] = []
+    for row in table.rows:
+        x0, top, x1, bottom = row.bbox
+        in_row = sorted((c[1], c[2], c[0], c[3]) for c in centred[bisect.bisect_left(mids, top):
+                                                                  bisect.bisect_left(mids, bottom)]
+                        if x0 <= c[2] < x1)
+        values: list[str | None] = []
+        for cell in row.cells:
+            if cell is None:
+                values.append(None)
+                continue
+            cx0, ctop, cx1, cbottom = cell
+            inside = [ch for _, h, v, ch in in_row if cx0 <= h < cx1 and ctop <= v < cbottom]
+            values.append(pdfplumber.utils.extract_text(inside) if inside else "")
+        out.append(values)
+    return out
+
+
+def table_grid(table: pdfplumber.table.Table, source: str, chars: list[dict]) -> RawTable:
     rows = table.rows
     texts_by_box: dict[tuple[float, float, float, float], str] = {}
-    for row, values in zip(rows, table.extract(), strict=False):
+    for row, values in zip(rows, cell_texts(table, chars), strict=False):
         for box, text in zip(row.cells, values, strict=False):
             if box is not None:
                 texts_by_box[tuple(box)] = " ".join((text or "").split())
@@ -152,30 +198,30 @@ def read_pdf(body: bytes, max_pages: int = 200) -> Read:
     texts: list[str] = []
     prose: list[str] = []
     notes: list[str] = []
-    with pdfplumber.open(io.BytesIO(body)) as pdf:
-        check_streams(pdf.doc)
-        pages = pdf.pages
-        if len(pages) > max_pages:
-            notes.append(f"only the first {max_pages} of {len(pages)} pages read")
-            pages = pages[:max_pages]
+    check_body(body)
+    doc, count = pdfpage.open_pages(body)
+    try:
+        if count > max_pages:
+            notes.append(f"only the first {max_pages} of {count} pages read")
         ocr_read = Read(text="", prose=[], tables=[])
-        for n, page in enumerate(pages, start=1):
+        doctop = 0.0
+        for i in range(min(count, max_pages)):
+            page = pdfpage.page(doc, i, doctop)
+            doctop += page.height
+            n = i + 1
             if scan.needs_ocr(page) and _ocr_page(page, n, ocr_read, texts, notes):
                 tables += ocr_read.tables
                 prose += ocr_read.prose
                 ocr_read.tables, ocr_read.prose = [], []
                 if not page.chars:
-                    page.flush_cache()
                     continue
             rules = open_rules(page)
             found = page.find_tables({"explicit_horizontal_lines": rules} if rules else None)
             boxes = [t.bbox for t in found]
             for k, t in enumerate(found, start=1):
-                tables.append(table_grid(t, f"pdf page {n} table {k}"))
+                tables.append(table_grid(t, f"pdf page {n} table {k}", page.chars))
 
             def outside(obj: dict, boxes: list = boxes) -> bool:
-                if obj.get("object_type") != "char":
-                    return True
                 x, y = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
                 return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
 
@@ -183,7 +229,8 @@ def read_pdf(body: bytes, max_pages: int = 200) -> Read:
             texts.append(text)
             # the prose is the text outside the tables: the page's own text when it has none (one layout pass)
             prose += (page.filter(outside).extract_text() or "" if boxes else text).splitlines()
-            page.flush_cache()
+    finally:
+        doc.close()
     return Read(text="\n".join(texts), prose=prose, tables=tables, notes=notes + ocr_read.notes,
                 ocr_pages=ocr_read.ocr_pages, readings=ocr_read.readings)
 

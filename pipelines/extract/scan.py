@@ -665,7 +665,7 @@ def read_pdf_page(page, n: int, read: Read, texts: list[str]) -> None:
     """One PDF page by OCR, added to `read`: its tables always; its prose only when it has no text layer (the
     text layer, when there is one, is better than OCR and is read by pdf.py)."""
     dpi = pdf_page_dpi(page)
-    image = page.to_image(resolution=dpi, antialias=True).original
+    image = page.render(dpi)
     result = read_page(image, dpi, f"ocr page {n}", prose=not page.chars)
     _add(read, result, n, texts, prose=not page.chars)
 
