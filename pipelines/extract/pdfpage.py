@@ -44,6 +44,17 @@ def _times(m: Matrix, n: Matrix) -> Matrix:
             e * a2 + f * c2 + e2, e * b2 + f * d2 + f2)
 
 
+def _codes(textpage: Any, count: int) -> list[int]:
+    """The Unicode code point of every char index: one FPDFText_GetText call for the page (UTF-16, one unit per
+    index) unless a char lies outside the BMP (two units: the indices would shift), then one call per char."""
+    buf = (ctypes.c_ushort * (count + 1))()
+    written = pr.FPDFText_GetText(textpage, 0, count, buf)
+    units = list(buf[:count])
+    if written == count + 1 and not any(0xD800 <= u <= 0xDFFF for u in units):
+        return units
+    return [pr.FPDFText_GetUnicode(textpage, i) for i in range(count)]
+
+
 class PdfPage:
     """One page: `chars`, `edges`, `images`, `bbox`, `width`, `height`, and the few pdfplumber Page methods the
     PDF reader uses (find_tables, extract_text, filter, to_image)."""
@@ -112,17 +123,16 @@ class PdfPage:
             pr.FPDFText_ClosePage(textpage)
 
     def _iter_chars(self, textpage: Any) -> Iterator[dict]:
-        generated, unicode, box_of, matrix_of, size_of = (
-            pr.FPDFText_IsGenerated, pr.FPDFText_GetUnicode, pr.FPDFText_GetLooseCharBox, pr.FPDFText_GetMatrix,
-            pr.FPDFText_GetFontSize)
+        generated, box_of, matrix_of, size_of = (
+            pr.FPDFText_IsGenerated, pr.FPDFText_GetLooseCharBox, pr.FPDFText_GetMatrix, pr.FPDFText_GetFontSize)
         rect, m = pr.FS_RECTF(), pr.FS_MATRIX()
         rect_ref, m_ref = ctypes.byref(rect), ctypes.byref(m)
-        display, doctop, number = self._display, self.initial_doctop, self.page_number
-        for i in range(pr.FPDFText_CountChars(textpage)):
-            if generated(textpage, i) != 0:      # PDFium's own spaces and line breaks (or an error: -1)
-                continue
-            code = unicode(textpage, i)
+        display, doctop, number, upright_of = self._display, self.initial_doctop, self.page_number, self._upright
+        count = pr.FPDFText_CountChars(textpage)
+        for i, code in enumerate(_codes(textpage, count)):
             if code < 32 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF or code in (0xFFFE, 0xFFFF):
+                continue
+            if code == 32 and generated(textpage, i) != 0:   # PDFium's own spaces (its line breaks are < 32)
                 continue
             if not box_of(textpage, i, rect_ref):
                 continue
@@ -130,14 +140,13 @@ class PdfPage:
             bx, btop = display(rect.right, rect.bottom)
             x0, x1 = (ax, bx) if ax <= bx else (bx, ax)
             top, bottom = (atop, btop) if atop <= btop else (btop, atop)
-            upright = self._upright(m.a, m.b, m.c, m.d) if matrix_of(textpage, i, m_ref) else True
+            upright = upright_of(m.a, m.b, m.c, m.d) if matrix_of(textpage, i, m_ref) else True
             size = size_of(textpage, i)
             if upright and size > 0:
                 top = bottom - size              # pdfminer's box: one font size up from the descent line
             yield {"object_type": "char", "page_number": number, "text": chr(code),
                    "x0": x0, "x1": x1, "top": top, "bottom": bottom, "doctop": doctop + top,
-                   "width": x1 - x0, "height": bottom - top, "y0": self.height - bottom, "y1": self.height - top,
-                   "size": size, "upright": upright}
+                   "width": x1 - x0, "height": bottom - top, "size": size, "upright": upright}
 
     def _read_objects(self) -> None:
         edges: list[dict] = []
