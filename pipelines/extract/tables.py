@@ -36,6 +36,9 @@ _T4_LEAF = {"结果维持": "upheld", "维持": "upheld", "结果纠正": "corre
             "其他结果": "other", "尚未审结": "pending", "未审结": "pending", "总计": "total", "合计": "total"}
 
 
+_T3_NOTE = core("（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）")
+
+
 @dataclass
 class _Row:
     labels: list[Slot]        # text cells (non-numeric), in order
@@ -142,6 +145,13 @@ class Mapper:
             self._set_mode(None)
             return
         row = _split(slots)
+        # a label cut by a page break: tried first when the first half found no template row or this half has no
+        # numbers, unless this half is a template label as printed (a fragment can fuzzy-match a template row on
+        # its own: 行政执法案卷 ~ 7.属于行政执法案卷)
+        if first and self.mode and self.last is not None and row.labels \
+                and (self.last[1] is None or not self._has_numbers(row.values)) \
+                and not self._exact_key(row.labels[-1].text) and self._join_split(row, positional):
+            return
         if first and self.mode and not self._belongs(row):
             if self._join_split(row, positional):
                 return
@@ -159,6 +169,10 @@ class Mapper:
             self._t4_row(row, positional)
         if self.mode in ("t2", "t3") and row.labels:
             self.last = (row, self._row_key(row.labels[-1].text), self.issues[before:], self.tno)
+
+    def _exact_key(self, text: str) -> bool:
+        """Is `text` a template row label of the current table as printed (not only within the fuzzy bound)?"""
+        return self._row_key(text) is not None and text not in self.fuzzy_hits
 
     def _row_key(self, text: str) -> str | None:
         return self._t3_key(text) if self.mode == "t3" else self._t2_row_key(text) if self.mode == "t2" else None
@@ -483,9 +497,13 @@ class Mapper:
         self._try_t3_pending(final=False)
 
     def _is_t3_header_row(self, row: _Row) -> bool:
+        """Column names only; or column names beside the tail of the 勾稽关系 note that a page break cut off
+        (LibreOffice: the header row split, its second half opening the next page)."""
         names = tpl.t3_column_cores() | {"法人或其他组织", "申请人情况"}
         own = [s for s in row.labels if not s.covered]
-        return (bool(own) and all(core(s.text) in names and core(s.text) == label(s.text) for s in own)
+        named = [s for s in own if core(s.text) in names and core(s.text) == label(s.text)]
+        note = [s for s in own if len(core(s.text)) >= 3 and core(s.text) in _T3_NOTE]
+        return (bool(named) and len(named) + len(note) == len(own) and (not note or len(named) >= 2)
                 and not self._has_numbers(row.values))
 
     def _t3_place(self, key: str, vals: list[Slot], where: str, same_table: bool = True) -> None:
