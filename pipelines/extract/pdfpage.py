@@ -21,6 +21,7 @@ Coordinates are pdfplumber's: points from the top-left corner of the page as dis
 from __future__ import annotations
 
 import ctypes
+import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -140,8 +141,12 @@ class PdfPage:
             bx, btop = display(rect.right, rect.bottom)
             x0, x1 = (ax, bx) if ax <= bx else (bx, ax)
             top, bottom = (atop, btop) if atop <= btop else (btop, atop)
-            upright = upright_of(m.a, m.b, m.c, m.d) if matrix_of(textpage, i, m_ref) else True
-            size = size_of(textpage, i)
+            size = size_of(textpage, i)          # the font size as set (Tf), before the text and page matrices
+            if matrix_of(textpage, i, m_ref):
+                upright = upright_of(m.a, m.b, m.c, m.d)
+                size *= math.hypot(m.c, m.d)     # as drawn: a table in a scaled form XObject
+            else:
+                upright = True
             if upright and size > 0:
                 top = bottom - size              # pdfminer's box: one font size up from the descent line
             yield {"object_type": "char", "page_number": number, "text": chr(code),
