@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import zipfile
 from pathlib import Path
 
@@ -49,6 +50,34 @@ def test_truncated_pdf_and_zip_that_is_not_docx():
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("hello.txt", "hi")
     assert extract_document(buf.getvalue(), filename="x.docx").status == "unsupported"
+
+
+def _demo_pdf() -> bytes:
+    report = next(r for r in catalog.reports(1) if any(a.kind == "pdf" for a in r.attachments))
+    return catalog.attachment_bytes(report, next(a for a in report.attachments if a.kind == "pdf"))
+
+
+def test_a_damaged_page_is_named_and_the_others_read():
+    """Every cell is on the pages that load; the damaged last page (its page dictionary made an array) is
+    named, and the report is `partial`, not `ok`: ok means the whole document was read."""
+    pdf = _demo_pdf()
+    whole = extract_document(pdf, filename="r.pdf")
+    assert whole.status == "ok"
+    pages = list(re.finditer(rb"\d+ 0 obj\n<<\n/Contents", pdf))
+    assert len(pages) >= 2
+    last = pages[-1]
+    damaged = pdf[:last.start()] + last.group(0).replace(b"<<", b"[[") + pdf[last.end():]
+    ex = extract_document(damaged, filename="r.pdf")
+    assert ex.values() == whole.values()
+    assert ex.status == "partial" and f"page {len(pages)} of {len(pages)}" in ex.message, ex.message
+    assert any(w.startswith(f"page {len(pages)} of {len(pages)}") for w in ex.warnings)
+
+
+def test_a_pdf_of_more_pages_than_read_is_partial():
+    from pipelines.extract import pdf as reader
+
+    read = reader.read_pdf(_demo_pdf(), max_pages=1)
+    assert read.unread and read.unread[0].startswith("only the first 1 of")
 
 
 def test_doc_without_libreoffice_is_an_environment_error(monkeypatch, tmp_path):

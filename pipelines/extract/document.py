@@ -223,6 +223,8 @@ def _finish(ex: Extraction, read: Read, meta: Meta) -> None:
             ex.status, ex.message = model.OK, f"{len(cells)} cells"
     if stats is not None and stats.found and not cells:
         ex.status, ex.message = model.PARTIAL, "统计表 found but none of its rows placed"
+    if read.unread and ex.status == model.OK:       # every cell placed, but not every page read
+        ex.status, ex.message = model.PARTIAL, f"{ex.message}; not read: " + "; ".join(read.unread[:3])
     if read.ocr_pages:
         from .scan import review
 

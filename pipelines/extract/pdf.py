@@ -198,15 +198,22 @@ def read_pdf(body: bytes, max_pages: int = 200) -> Read:
     texts: list[str] = []
     prose: list[str] = []
     notes: list[str] = []
+    unread: list[str] = []
+    failed = 0
     check_body(body)
     doc, count = pdfpage.open_pages(body)
     try:
         if count > max_pages:
-            notes.append(f"only the first {max_pages} of {count} pages read")
+            unread.append(f"only the first {max_pages} of {count} pages read")
         ocr_read = Read(text="", prose=[], tables=[])
         doctop = 0.0
         for i in range(min(count, max_pages)):
-            page = pdfpage.page(doc, i, doctop)
+            try:
+                page = pdfpage.page(doc, i, doctop)
+            except pdfpage.PdfiumError as exc:       # a damaged page: the others are still read
+                unread.append(f"page {i + 1} of {count}: {exc}")
+                failed += 1
+                continue
             doctop += page.height
             n = i + 1
             if scan.needs_ocr(page) and _ocr_page(page, n, ocr_read, texts, notes):
@@ -231,8 +238,10 @@ def read_pdf(body: bytes, max_pages: int = 200) -> Read:
             prose += (page.filter(outside).extract_text() or "" if boxes else text).splitlines()
     finally:
         doc.close()
-    return Read(text="\n".join(texts), prose=prose, tables=tables, notes=notes + ocr_read.notes,
-                ocr_pages=ocr_read.ocr_pages, readings=ocr_read.readings)
+    if failed and failed == min(count, max_pages):
+        raise pdfpage.PdfiumError(f"none of the {failed} pages could be read ({unread[-1]})")
+    return Read(text="\n".join(texts), prose=prose, tables=tables, notes=notes + ocr_read.notes + unread,
+                ocr_pages=ocr_read.ocr_pages, readings=ocr_read.readings, unread=unread)
 
 
 def _ocr_page(page, n: int, read: Read, texts: list[str], notes: list[str]) -> bool:

@@ -33,6 +33,7 @@ import pypdfium2.raw as pr
 EPS = 0.01          # points: a path piece whose ends differ less than this in x (y) is vertical (horizontal)
 MAX_FORM_DEPTH = 8  # form XObjects nested deeper than this are not searched for rules and images
 
+PdfiumError = pdfium.PdfiumError
 Matrix = tuple[float, float, float, float, float, float]
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
