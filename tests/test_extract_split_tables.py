@@ -287,10 +287,9 @@ def test_chromium_pdf_label_split_across_pages(chromium_pdfs: dict[str, bytes], 
 
 
 @pytest.fixture(scope="module")
-def libreoffice_pdf(page_html: str) -> bytes:
-    if office.soffice() is None:
-        pytest.skip("LibreOffice is not installed (scripts/install-libreoffice.sh installs it)")
-    return office.convert(page_html.encode(), ".html", "pdf")
+def libreoffice_pdf(libreoffice_exports: dict) -> bytes:
+    """The report page (HTML) printed to PDF by LibreOffice."""
+    return libreoffice_exports["html"]
 
 
 def test_libreoffice_pdf_of_report_page(libreoffice_pdf: bytes, reference: dict) -> None:
@@ -309,29 +308,35 @@ ROW_CUTS = {5: "行政执法案卷", 10: "府信息公开申请", 16: "项加第
 
 
 @pytest.fixture(scope="module")
-def libreoffice_row_cuts(content: Content, tmp_path_factory) -> dict[int, bytes]:
-    """DOCX twins with N filler paragraphs, printed to PDF by LibreOffice in one soffice run."""
+def libreoffice_exports(content: Content, page_html: str, tmp_path_factory) -> dict:
+    """Printed to PDF by LibreOffice in one soffice run (one start-up): the report page (key "html", as
+    office.convert prints it) and the DOCX twins with N filler paragraphs (key N)."""
     exe = office.soffice()
     if exe is None:
         pytest.skip("LibreOffice is not installed (scripts/install-libreoffice.sh installs it)")
-    tmp = tmp_path_factory.mktemp("lo-rows")
+    tmp = tmp_path_factory.mktemp("lo")
+    (tmp / "page.html").write_text(page_html, encoding="utf-8")
     first = content.sections[0]
     for n in ROW_CUTS:
         sections = (dataclasses.replace(first, paragraphs=tuple(first.paragraphs) + (FILLER,) * n),
                     *content.sections[1:])
         (tmp / f"f{n}.docx").write_bytes(render_docx.render(dataclasses.replace(content, sections=sections),
                                                             title="t", author="a"))
-    subprocess.run([exe, "--headless", f"-env:UserInstallation={(tmp / 'profile').as_uri()}", "--convert-to", "pdf",
-                    "--outdir", str(tmp), *(str(tmp / f"f{n}.docx") for n in ROW_CUTS)],
-                   capture_output=True, timeout=300, check=False)
-    return {n: (tmp / f"f{n}.pdf").read_bytes() for n in ROW_CUTS if (tmp / f"f{n}.pdf").exists()}
+    sources = [tmp / "page.html", *(tmp / f"f{n}.docx" for n in ROW_CUTS)]
+    subprocess.run([exe, f"-env:UserInstallation={(tmp / 'profile').as_uri()}", "--headless", "--norestore",
+                    "--nologo", "--nodefault", "--convert-to", "pdf", "--outdir", str(tmp / "out"),
+                    *map(str, sources)], capture_output=True, timeout=300, check=False)
+    out = {key: tmp / "out" / f"{src.stem}.pdf" for key, src in zip(["html", *ROW_CUTS], sources, strict=True)}
+    missing = [str(key) for key, f in out.items() if not f.exists()]
+    assert not missing, f"LibreOffice printed no PDF for {missing}"
+    return {key: f.read_bytes() for key, f in out.items()}
 
 
 @pytest.mark.parametrize("n", sorted(ROW_CUTS))
-def test_libreoffice_row_split_across_pages(libreoffice_row_cuts: dict[int, bytes], reference: dict, n: int) -> None:
+def test_libreoffice_row_split_across_pages(libreoffice_exports: dict, reference: dict, n: int) -> None:
     """The page end inside a row: the row's label continues at the top of the next page's table (its values
     stay with the first half, the second half's cells empty); the halves are joined and every cell placed."""
-    pdf = libreoffice_row_cuts[n]
+    pdf = libreoffice_exports[n]
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
         firsts = [t.extract()[0] for p in doc.pages[1:] for t in p.find_tables()[:1]]
     cut_rows = [row for row in firsts if ROW_CUTS[n] in "".join(c or "" for c in row).replace("\n", "")]
