@@ -100,8 +100,8 @@ def load_site(db: sqlite_utils.Database, site: str) -> list[Report]:
     site_name, region = found if found else (None, None)
     rows = db.execute(
         f"SELECT r.id, ch.version_id, r.agency, r.year, r.url, v.template, v.text, v.sections FROM reports r "
-        f"JOIN ({views.CHOSEN_VERSIONS_SQL}) ch ON ch.report_id = r.id "
-        f"JOIN report_versions v ON v.id = ch.version_id WHERE r.site = ? ORDER BY r.id", [site]).fetchall()
+        f"JOIN ({views.chosen_versions_sql('site = ?')}) ch ON ch.report_id = r.id "
+        f"JOIN report_versions v ON v.id = ch.version_id WHERE r.site = ? ORDER BY r.id", [site, site]).fetchall()
     out: dict[int, Report] = {}
     for report_id, vid, agency, year, url, template, text, sections in rows:
         name = canonical_agency(agency, region)

@@ -98,18 +98,20 @@ class ReportFigures:
 
 def report_figures(conn: Any, site: str | None = None, agency: str | None = None) -> list[ReportFigures]:
     """One entry per report of the site (and agency), by year then agency."""
-    where, params = [], []
+    where, params = [], []                  # conditions on reports, for the chosen versions and the rows
     if site is not None:
-        where.append("r.site = ?")
+        where.append("site = ?")
         params.append(site)
     if agency is not None:
-        where.append("r.agency = ?")
+        where.append("agency = ?")
         params.append(agency)
+    chosen = views.chosen_versions_sql(" AND ".join(where) or None)
     rows = conn.execute(
         f"SELECT r.id, ch.version_id, r.site, r.agency, r.year, coalesce(v.published, r.published), s.name, "
-        f"s.region, r.status FROM reports r JOIN ({views.CHOSEN_VERSIONS_SQL}) ch ON ch.report_id = r.id "
+        f"s.region, r.status FROM reports r JOIN ({chosen}) ch ON ch.report_id = r.id "
         f"LEFT JOIN report_versions v ON v.id = ch.version_id LEFT JOIN sites s ON s.key = r.site "
-        f"WHERE r.year IS NOT NULL {''.join(' AND ' + w for w in where)} ORDER BY r.year, r.agency", params).fetchall()
+        f"WHERE r.year IS NOT NULL {''.join(' AND r.' + w for w in where)} ORDER BY r.year, r.agency",
+        params + params).fetchall()
     ids = [r[1] for r in rows if r[1] is not None]
     cells: dict[int, list] = defaultdict(list)
     checks: dict[int, list] = defaultdict(list)

@@ -109,8 +109,7 @@ def resolve_report(conn: Any, site: str, year: int | str, agency: str) -> int | 
 def current_version(conn: Any, report_id: int) -> int | None:
     """The version a report's permalink shows: the one whose numbers the exports use (pipelines/views.py: the
     current version of the report or of its attachment that holds the tables), else the report's latest."""
-    row = conn.execute(f"SELECT version_id FROM ({views.CHOSEN_VERSIONS_SQL}) WHERE report_id = ?",
-                       [report_id]).fetchone()
+    row = conn.execute(f"SELECT version_id FROM ({views.chosen_versions_sql('id = ?')})", [report_id]).fetchone()
     if row and row[0] is not None:
         return row[0]
     row = conn.execute("SELECT max(id) FROM report_versions WHERE report_id = ?", [report_id]).fetchone()

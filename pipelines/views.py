@@ -18,13 +18,23 @@ if TYPE_CHECKING:
 
 from domain import templates
 
-# report_id, version_id: the version whose cells stand for each report (NULL when the report has no version).
-CHOSEN_VERSIONS_SQL = """
-WITH cand AS (
-  SELECT id AS report_id, current_version_id AS vid, 1 AS own FROM reports WHERE current_version_id IS NOT NULL
+
+def chosen_versions_sql(reports: str | None = None) -> str:
+    """SQL of (report_id, version_id): the version whose cells stand for each report (NULL when it has none), for
+    the reports satisfying the SQL condition `reports` on table reports (e.g. `id = ?`, `site = ?`; its
+    parameters once), or for every report: one report's page ranks its own pages' versions, not the archive's."""
+    if reports is None:
+        sel, own, pages, final = "", "", "", ""
+    else:
+        sel = f"sel AS MATERIALIZED (SELECT id FROM reports WHERE {reports}),\n"
+        own, pages = " AND id IN (SELECT id FROM sel)", " AND report_id IN (SELECT id FROM sel)"
+        final = "\nWHERE rr.id IN (SELECT id FROM sel)"
+    return f"""
+WITH {sel}cand AS (
+  SELECT id AS report_id, current_version_id AS vid, 1 AS own FROM reports WHERE current_version_id IS NOT NULL{own}
   UNION ALL
   SELECT report_id, current_version_id, 0 FROM pages
-  WHERE report_id IS NOT NULL AND current_version_id IS NOT NULL),
+  WHERE report_id IS NOT NULL AND current_version_id IS NOT NULL{pages}),
 scored AS (
   SELECT report_id, vid, max(own) AS own, (SELECT count(*) FROM cells c WHERE c.version_id = vid) AS n
   FROM cand GROUP BY report_id, vid),
@@ -32,8 +42,11 @@ ranked AS (
   SELECT report_id, vid, row_number() OVER (PARTITION BY report_id ORDER BY n DESC, own DESC, vid) AS rk
   FROM scored)
 SELECT rr.id AS report_id, ranked.vid AS version_id
-FROM reports rr LEFT JOIN ranked ON ranked.report_id = rr.id AND ranked.rk = 1
+FROM reports rr LEFT JOIN ranked ON ranked.report_id = rr.id AND ranked.rk = 1{final}
 """
+
+
+CHOSEN_VERSIONS_SQL = chosen_versions_sql()
 
 TABLE_LABELS = {"table2": "表二", "table3": "表三", "table4": "表四", "stats_pre2019": "统计表"}
 # Money cells (万元 as stored: the extractor converts 元 to 万元 and keeps the published unit in cells.unit).
