@@ -46,6 +46,9 @@ def test_truncated_pdf_and_zip_that_is_not_docx():
     pdf = catalog.attachment_bytes(report, next(a for a in report.attachments if a.kind == "pdf"))
     ex = extract_document(pdf[: len(pdf) // 3], filename="cut.pdf")
     assert ex.status in ("error", "no_text", "partial", "no_tables") and ex.message
+    cut = extract_document(pdf[:2000], filename="cut.pdf")     # the header and a first object: nothing to repair
+    assert cut.status == "error" and cut.message.startswith("PDF not readable"), cut.message
+    assert not [w for w in cut.warnings if w.startswith("traceback")]   # the document's fault, not the code's
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("hello.txt", "hi")

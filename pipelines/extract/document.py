@@ -76,7 +76,7 @@ def extract_document(body: bytes, url: str | None = None, content_type: str | No
         kind = sniff(body, content_type, filename)
         ex.kind = kind
         _dispatch(ex, kind, body, url, content_type, filename)
-    except model.LimitExceeded as exc:
+    except (model.LimitExceeded, model.Unreadable) as exc:
         ex.status, ex.message = model.ERROR, str(exc)
     except ImportError as exc:  # the installation is broken, not the document: name the missing piece
         ex.status = model.ERROR

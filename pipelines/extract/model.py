@@ -21,6 +21,11 @@ class LimitExceeded(Exception):
     too far): it ends as ERROR with this message instead of holding the worker for minutes."""
 
 
+class Unreadable(Exception):
+    """The bytes are damaged beyond what the reader repairs (a cut PDF, no page that loads): ERROR with this
+    message, no traceback (it is the document's fault, not the code's)."""
+
+
 @dataclass(frozen=True, init=False)
 class Cell:
     """One value cell of table 二, 三 or 四, keyed by templates.json."""

@@ -23,7 +23,7 @@ from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream
 
 from . import ocr, pdfpage, scan
 from .grid import RawTable, from_matrix
-from .model import LimitExceeded
+from .model import LimitExceeded, Unreadable
 from .reader import Read
 
 TOL = 1.5          # points: boxes closer than this share a grid line
@@ -201,7 +201,10 @@ def read_pdf(body: bytes, max_pages: int = 200) -> Read:
     unread: list[str] = []
     failed = 0
     check_body(body)
-    doc, count = pdfpage.open_pages(body)
+    try:
+        doc, count = pdfpage.open_pages(body)
+    except pdfpage.PdfiumError as exc:
+        raise Unreadable(f"PDF not readable: {exc}") from None
     try:
         if count > max_pages:
             unread.append(f"only the first {max_pages} of {count} pages read")
@@ -239,7 +242,7 @@ def read_pdf(body: bytes, max_pages: int = 200) -> Read:
     finally:
         doc.close()
     if failed and failed == min(count, max_pages):
-        raise pdfpage.PdfiumError(f"none of the {failed} pages could be read ({unread[-1]})")
+        raise Unreadable(f"PDF not readable: none of its {failed} pages loads ({unread[-1]})")
     return Read(text="\n".join(texts), prose=prose, tables=tables, notes=notes + ocr_read.notes + unread,
                 ocr_pages=ocr_read.ocr_pages, readings=ocr_read.readings, unread=unread)
 
