@@ -71,61 +71,55 @@ def pdf() -> bytes:
     return buf.getvalue()
 
 
+@pytest.fixture(scope="module")
+def doc(pdf: bytes):
+    """The test PDF opened by PDFium once for the module."""
+    document, count = pdfpage.open_pages(pdf)
+    assert count == 5
+    yield document
+    document.close()
+
+
 def _tables(page) -> list:
     return [t.extract() for t in page.find_tables()]
 
 
-def test_pages_read_as_pdfplumber_reads_them(pdf: bytes) -> None:
-    doc, count = pdfpage.open_pages(pdf)
-    try:
-        with pdfplumber.open(io.BytesIO(pdf)) as reference:
-            assert count == len(reference.pages) == 5
-            for i, ref in enumerate(reference.pages[:4]):
-                page = pdfpage.page(doc, i)
-                assert page.extract_text() == ref.extract_text(), i
-                assert _tables(page) == _tables(ref), i
-                assert [c["text"] for c in page.chars] == [c["text"] for c in ref.chars], i
-                # within a point: STSong-Light is not embedded, and the two libraries' stand-in metrics (descent,
-                # the digits' widths) differ a little
-                for ours, theirs in zip(page.chars, ref.chars, strict=True):
-                    assert all(abs(ours[k] - theirs[k]) < 1 for k in ("x0", "x1", "top", "bottom", "size")), (i, ours)
-    finally:
-        doc.close()
-
-
-def test_form_table_and_title(pdf: bytes) -> None:
-    doc, _ = pdfpage.open_pages(pdf)
-    try:
-        page = pdfpage.page(doc, 0)
-        assert _tables(page) == [ROWS]
-        assert page.extract_text().splitlines()[0] == "二〇二三年政府信息公开工作年度报告"
-        # 4 horizontal and 4 vertical rules of the table, none of the clipping rectangle
-        assert sorted(e["orientation"] for e in page.edges) == ["h"] * 4 + ["v"] * 4
-        assert all(abs(e["x1"] - e["x0"]) > 280 for e in page.edges if e["orientation"] == "h")   # 240 pt x 1.2
-    finally:
-        doc.close()
-
-
-def test_rotated_pages_keep_their_table(pdf: bytes) -> None:
-    doc, _ = pdfpage.open_pages(pdf)
-    try:
-        for i in (1, 2, 3):
+def test_pages_read_as_pdfplumber_reads_them(pdf: bytes, doc) -> None:
+    with pdfplumber.open(io.BytesIO(pdf)) as reference:
+        assert len(reference.pages) == 5
+        for i, ref in enumerate(reference.pages[:4]):
             page = pdfpage.page(doc, i)
-            assert _tables(page) == [ROWS], i
-            assert page.extract_text().splitlines() == [" ".join(row) for row in ROWS], i
-    finally:
-        doc.close()
+            assert page.extract_text() == ref.extract_text(), i
+            assert _tables(page) == _tables(ref), i
+            assert [c["text"] for c in page.chars] == [c["text"] for c in ref.chars], i
+            # within a point: STSong-Light is not embedded, and the two libraries' stand-in metrics (descent,
+            # the digits' widths) differ a little
+            for ours, theirs in zip(page.chars, ref.chars, strict=True):
+                assert all(abs(ours[k] - theirs[k]) < 1 for k in ("x0", "x1", "top", "bottom", "size")), (i, ours)
 
 
-def test_image_box_and_pixels(pdf: bytes) -> None:
-    doc, _ = pdfpage.open_pages(pdf)
-    try:
-        page = pdfpage.page(doc, 4)
-        assert not page.chars
-        [image] = page.images
-        assert image["srcsize"] == (300, 200)
-        assert (round(image["x0"]), round(image["x1"])) == (100, 250)
-        assert (round(image["top"]), round(image["bottom"])) == (round(page.height) - 700, round(page.height) - 600)
-        assert abs(page.render(72).size[0] - page.width) <= 1 and abs(page.render(72).size[1] - page.height) <= 1
-    finally:
-        doc.close()
+def test_form_table_and_title(doc) -> None:
+    page = pdfpage.page(doc, 0)
+    assert _tables(page) == [ROWS]
+    assert page.extract_text().splitlines()[0] == "二〇二三年政府信息公开工作年度报告"
+    # 4 horizontal and 4 vertical rules of the table, none of the clipping rectangle
+    assert sorted(e["orientation"] for e in page.edges) == ["h"] * 4 + ["v"] * 4
+    assert all(abs(e["x1"] - e["x0"]) > 280 for e in page.edges if e["orientation"] == "h")   # 240 pt x 1.2
+
+
+def test_rotated_pages_keep_their_table(doc) -> None:
+    for i in (1, 2, 3):
+        page = pdfpage.page(doc, i)
+        assert _tables(page) == [ROWS], i
+        assert page.extract_text().splitlines() == [" ".join(row) for row in ROWS], i
+
+
+def test_image_box_and_pixels(doc) -> None:
+    page = pdfpage.page(doc, 4)
+    assert not page.chars
+    [image] = page.images
+    assert image["srcsize"] == (300, 200)
+    assert (round(image["x0"]), round(image["x1"])) == (100, 250)
+    assert (round(image["top"]), round(image["bottom"])) == (round(page.height) - 700, round(page.height) - 600)
+    width, height = page.render(72).size
+    assert abs(width - page.width) <= 1 and abs(height - page.height) <= 1
