@@ -145,11 +145,19 @@ def open_rules(page) -> list[dict]:
     return out
 
 
-def cell_texts(table: pdfplumber.table.Table, chars: list[dict]) -> list[list[str | None]]:
+CharIndex = tuple[list[float], list[tuple[float, int, float, dict]]]
+
+
+def char_index(chars: list[dict]) -> CharIndex:
+    """A page's chars by the height of their centre (once per page, for cell_texts of each of its tables)."""
+    centred = sorted(((ch["top"] + ch["bottom"]) / 2, n, (ch["x0"] + ch["x1"]) / 2, ch) for n, ch in enumerate(chars))
+    return [c[0] for c in centred], centred
+
+
+def cell_texts(table: pdfplumber.table.Table, index: CharIndex) -> list[list[str | None]]:
     """pdfplumber's Table.extract(): each cell's text from the chars whose centre lies in it (half-open boxes,
     page order kept), without testing every char of the page against every row and cell."""
-    centred = sorted(((ch["top"] + ch["bottom"]) / 2, n, (ch["x0"] + ch["x1"]) / 2, ch) for n, ch in enumerate(chars))
-    mids = [c[0] for c in centred]
+    mids, centred = index
     out: list[list[str | None]] = []
     for row in table.rows:
         x0, top, x1, bottom = row.bbox
@@ -168,10 +176,10 @@ def cell_texts(table: pdfplumber.table.Table, chars: list[dict]) -> list[list[st
     return out
 
 
-def table_grid(table: pdfplumber.table.Table, source: str, chars: list[dict]) -> RawTable:
+def table_grid(table: pdfplumber.table.Table, source: str, index: CharIndex) -> RawTable:
     rows = table.rows
     texts_by_box: dict[tuple[float, float, float, float], str] = {}
-    for row, values in zip(rows, cell_texts(table, chars), strict=False):
+    for row, values in zip(rows, cell_texts(table, index), strict=False):
         for box, text in zip(row.cells, values, strict=False):
             if box is not None:
                 texts_by_box[tuple(box)] = " ".join((text or "").split())
@@ -228,8 +236,9 @@ def read_pdf(body: bytes, max_pages: int = 200) -> Read:
             rules = open_rules(page)
             found = page.find_tables({"explicit_horizontal_lines": rules} if rules else None)
             boxes = [t.bbox for t in found]
+            index = char_index(page.chars) if found else ([], [])
             for k, t in enumerate(found, start=1):
-                tables.append(table_grid(t, f"pdf page {n} table {k}", page.chars))
+                tables.append(table_grid(t, f"pdf page {n} table {k}", index))
 
             def outside(obj: dict, boxes: list = boxes) -> bool:
                 x, y = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2

@@ -59,7 +59,7 @@ def _codes(textpage: Any, count: int) -> list[int]:
 
 class PdfPage:
     """One page: `chars`, `edges`, `images`, `bbox`, `width`, `height`, and the few pdfplumber Page methods the
-    PDF reader uses (find_tables, extract_text, filter, to_image)."""
+    PDF reader uses (find_tables, extract_text, filter; render for OCR)."""
 
     def __init__(self, page: pdfium.PdfPage, number: int, doctop: float = 0.0,
                  chars: list[dict] | None = None, edges: list[dict] | None = None,
