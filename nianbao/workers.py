@@ -403,6 +403,19 @@ def _worker_class():
 
         heartbeat_grace = 60
         jobs_run = 0
+        command_poll_seconds = 1.0
+
+        def subscribe(self) -> None:
+            """RQ's own, but the thread that listens for commands (stop, kill the job) waits at most 1 s at a
+            time, not 60: when the worker stops, RQ unsubscribes, then stops the thread, and redis-py's stop()
+            joins it; a thread that had read the unsubscribe reply first was waiting 60 s to be subscribed
+            again, and a `--burst` worker whose queue was done took a minute more to exit."""
+            self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+            self.pubsub = self.connection.pubsub()
+            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+            self.pubsub_thread = self.pubsub.run_in_thread(
+                sleep_time=self.command_poll_seconds, daemon=True,
+                exception_handler=self._pubsub_exception_handler)
 
         def execute_job(self, job, queue) -> None:
             type(self).jobs_run += 1

@@ -358,3 +358,32 @@ def test_a_recrawl_merged_again_keeps_what_the_archive_held(run: dict) -> None:
              and a[3] > b[3]]
     assert moved, "no version of the recrawled site was seen again"
     assert "0 page(s) re-evaluated" in run["merge3"], run["merge3"]
+
+
+def test_a_stopping_worker_does_not_wait_a_minute_for_its_command_listener(redis_server: RedisServer) -> None:
+    """The race RQ's teardown can lose (seen as a `--burst` worker exiting a minute after its last job): the thread
+    listening for commands reads the reply to the worker's UNSUBSCRIBE before it is told to stop, and waits to be
+    subscribed again. It waits at most `command_poll_seconds` (1 s; RQ's own is 60 s): stopped, it is gone well
+    within 20 s."""
+    import threading
+
+    from rq import Queue
+
+    from nianbao.workers import _worker_class
+
+    redis_server.client.flushdb()
+    worker = _worker_class()([Queue("race", connection=redis_server.client)], connection=redis_server.client,
+                             name="race-1")
+    worker.subscribe()
+    listener = worker.pubsub_thread
+    deadline = time.monotonic() + 30
+    while not worker.pubsub.subscribed and time.monotonic() < deadline:  # the listener has read the SUBSCRIBE reply
+        time.sleep(0.01)
+    worker.pubsub.unsubscribe()
+    while worker.pubsub.subscribed and time.monotonic() < deadline:  # ... and the UNSUBSCRIBE reply
+        time.sleep(0.01)
+    assert not worker.pubsub.subscribed, "the listener never read the UNSUBSCRIBE reply"
+    stopping = threading.Thread(target=listener.stop, daemon=True)
+    stopping.start()
+    stopping.join(timeout=20)
+    assert not stopping.is_alive() and not listener.is_alive(), "the command listener outlived its stop by 20 s"
