@@ -219,8 +219,7 @@ def _reads_demo_archive(item: pytest.Item) -> bool:
 # foreground has work while the background makes the shared runs; `--part own` takes every other module.
 # tests/parallel.py (`make test`) runs the two parts side by side.
 SHARED_PART_EXTRA = ("test_browser_discovery.py", "test_blocked_portal.py", "test_region_cli.py", "test_lock.py",
-                     "test_resume_cli.py", "test_watch_signals.py", "test_serve_limits.py", "test_trs_search_api.py",
-                     "test_extract_ocr.py")
+                     "test_resume_cli.py", "test_trs_search_api.py", "test_extract_ocr.py")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,16 +1,19 @@
-"""Workers on Redis (issue 15 item 3), against a real redis-server on a free loopback port and the shared demo portal.
+"""Workers on Redis (issue 15 item 3), against a real redis-server on a free loopback port and a demo portal of the
+job's own at edition 2 (served by a child process with kernel arrival stamps, tests/portal_process.py, as the
+shared runs' portal is: its own, so that the job runs beside the shared runs instead of after them).
 
-One background job (tests/background.py) with the portal at edition 2: the four demo sites enqueued; two workers
-(`nianbao worker --burst`, each its own data folder); the first SIGKILLed after the first requests of its site;
-the second crawls the rest and exits; a third worker, started on the killed worker's folder (the machine back up),
-finds the killed site's job abandoned (RQ's heartbeat expired), re-queued, waits for the dead holder's host lease to
-expire and resumes the half-done run; then `nianbao merge` of both folders, twice. Short heartbeats (1 s, grace
-2 s) and a 10 s lease make the recovery take seconds; the download timeout (0.3 of the lease: 3 s) stays above
-the portal's slow page (1 s).
+One background job (tests/background.py): the four demo sites enqueued; two workers (`nianbao worker --burst`,
+each its own data folder); the first SIGKILLed after the first requests of its site; the second crawls the rest
+and exits; a third worker, started on the killed worker's folder (the machine back up), finds the killed site's
+job abandoned (RQ's heartbeat expired), re-queued, waits for the dead holder's host lease to expire and resumes
+the half-done run; then `nianbao merge` of both folders, twice. Short heartbeats (1 s, grace 2 s) and a 10 s lease
+make the recovery take seconds; the download timeout (0.3 of the lease: 3 s) stays above the portal's slow page
+(1 s).
 
 The tests read what the job left: the merged archive against the manifest and against the single-machine shared
-runs, the portal's request log (kernel arrival stamps) per host, the run ids of the resumed folder, the second
-merge's effect. A small test of the lease itself uses its own redis-server.
+runs (edition 2, same content on other ports: compared by site, agency, year and content digest), the portal's
+request log (kernel arrival stamps) per host, the run ids of the resumed folder, the second merge's effect. A
+small test of the lease itself uses its own redis-server.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from urllib.parse import urlsplit
 
 import background
 import pytest
+import yaml
+from conftest import DEMO_SLOW_SECONDS, SITE_FIELDS, warm_up
+from portal_process import PortalProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS = shutil.which("redis-server")
@@ -113,50 +119,54 @@ def _run(*args: str) -> subprocess.CompletedProcess:
     return res
 
 
-@background.job("test_workers: two workers on Redis, one SIGKILLed, a third resumes; merge twice",
-                needs_demo_archive=True)
-def workers_run(tmp: Path, demo_archive) -> dict:
+@background.job("test_workers: two workers on Redis, one SIGKILLed, a third resumes; merge twice")
+def workers_run(tmp: Path) -> dict:
     if REDIS is None:
         return {"skip": NO_REDIS}
     from nianbao.workers import HOME_PREFIX, LEASE_PREFIX, worker_name
 
     redis = RedisServer(tmp / "redis")
+    portal = PortalProcess(DEMO_SLOW_SECONDS, background.SESSION_ENV, tmp / "portal.log")
     procs: list[subprocess.Popen] = []
     started = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
+        portal.set_edition(2)
+        sites = tmp / "sites.yaml"
+        entries = [{k: e[k] for k in SITE_FIELDS if e.get(k) is not None} for e in portal.site_entries()]
+        sites.write_text(yaml.safe_dump({"sites": entries}, allow_unicode=True), encoding="utf-8")
         w1, w2, merged = tmp / "w1", tmp / "w2", tmp / "merged"
         name1 = worker_name(w1)
-        with demo_archive.at_edition(2) as portal:
-            out: dict = {"manifest": portal.manifest()}
-            logged = len(portal.log_entries())
-            out["enqueue"] = _run("enqueue", "--sites", str(demo_archive.sites), "--redis", redis.url).stdout
-            procs = [_start_worker(redis.url, w1, tmp / "w1.log"), _start_worker(redis.url, w2, tmp / "w2.log")]
-            # The first worker's site: the host its lease names; killed after its first requests there.
-            killed_host, deadline = None, time.monotonic() + 120
-            while time.monotonic() < deadline:
-                for key in redis.client.scan_iter(LEASE_PREFIX + "*"):
-                    if (redis.client.get(key) or b"").decode().startswith(name1 + ":"):
-                        killed_host = key.decode()[len(LEASE_PREFIX):]
-                if killed_host:
-                    site = _site_of_port(portal, int(killed_host.rsplit(":", 1)[1]))
-                    if sum(1 for e in portal.log_entries()[logged:] if e["site"] == site) >= 3:
-                        break
-                time.sleep(0.05)
-            assert killed_host, f"the first worker took no site: {(tmp / 'w1.log').read_text()[-3000:]}"
-            procs[0].send_signal(signal.SIGKILL)
-            procs[0].wait()
-            out["killed_at"] = time.time()
-            out["killed_site"] = _site_of_port(portal, int(killed_host.rsplit(":", 1)[1]))
-            out["unfinished"] = json.loads((w1 / "jobs" / "unfinished.json").read_text())
-            out["w2_exit"] = _wait(procs[1], tmp / "w2.log")
-            # RQ counts the job abandoned once its registry entry (heartbeat 1 s + grace 2 s) has expired.
-            while any(score > time.time() for _, score in redis.client.zrange("rq:wip:nianbao", 0, -1,
-                                                                             withscores=True)):
-                time.sleep(0.2)
-            procs.append(_start_worker(redis.url, w1, tmp / "w3.log"))
-            out["w3_exit"] = _wait(procs[2], tmp / "w3.log")
-            out["w3_log"] = (tmp / "w3.log").read_text()[-4000:]
-            out["log"] = portal.log_entries()[logged:]
+        out: dict = {"manifest": portal.manifest()}
+        warm_up(out["manifest"])  # the portal renders its PDF and DOCX files before the crawl, not during it
+        logged = len(portal.log_entries())
+        out["enqueue"] = _run("enqueue", "--sites", str(sites), "--redis", redis.url).stdout
+        procs = [_start_worker(redis.url, w1, tmp / "w1.log"), _start_worker(redis.url, w2, tmp / "w2.log")]
+        # The first worker's site: the host its lease names; killed after its first requests there.
+        killed_host, deadline = None, time.monotonic() + 120
+        while time.monotonic() < deadline:
+            for key in redis.client.scan_iter(LEASE_PREFIX + "*"):
+                if (redis.client.get(key) or b"").decode().startswith(name1 + ":"):
+                    killed_host = key.decode()[len(LEASE_PREFIX):]
+            if killed_host:
+                site = _site_of_port(portal, int(killed_host.rsplit(":", 1)[1]))
+                if sum(1 for e in portal.log_entries()[logged:] if e["site"] == site) >= 3:
+                    break
+            time.sleep(0.05)
+        assert killed_host, f"the first worker took no site: {(tmp / 'w1.log').read_text()[-3000:]}"
+        procs[0].send_signal(signal.SIGKILL)
+        procs[0].wait()
+        out["killed_at"] = time.time()
+        out["killed_site"] = _site_of_port(portal, int(killed_host.rsplit(":", 1)[1]))
+        out["unfinished"] = json.loads((w1 / "jobs" / "unfinished.json").read_text())
+        out["w2_exit"] = _wait(procs[1], tmp / "w2.log")
+        # RQ counts the job abandoned once its registry entry (heartbeat 1 s + grace 2 s) has expired.
+        while any(score > time.time() for _, score in redis.client.zrange("rq:wip:nianbao", 0, -1,
+                                                                         withscores=True)):
+            time.sleep(0.2)
+        procs.append(_start_worker(redis.url, w1, tmp / "w3.log"))
+        out["w3_exit"] = _wait(procs[2], tmp / "w3.log")
+        out["w3_log"] = (tmp / "w3.log").read_text()[-4000:]
+        out["log"] = portal.log_entries()[logged:]
         out["leases_left"] = [k.decode() for k in redis.client.scan_iter(LEASE_PREFIX + "*")]
         out["homes"] = {key: (redis.client.get(HOME_PREFIX + key) or b"").decode() for key in portal.base_urls}
         out["names"] = {"w1": name1, "w2": worker_name(w2)}
@@ -169,19 +179,17 @@ def workers_run(tmp: Path, demo_archive) -> dict:
         out["after2"] = _snapshot(merged)
         # The next periodic run of the killed site: recrawled by the worker of its folder (its history: 304s),
         # merged again; what the archive held keeps its ids.
-        with demo_archive.at_edition(2):
-            _run("enqueue", out["killed_site"], "--sites", str(demo_archive.sites), "--redis", redis.url)
-            procs.append(_start_worker(redis.url, w1, tmp / "w4.log"))
-            out["w4_exit"] = _wait(procs[3], tmp / "w4.log")
+        _run("enqueue", out["killed_site"], "--sites", str(sites), "--redis", redis.url)
+        procs.append(_start_worker(redis.url, w1, tmp / "w4.log"))
+        out["w4_exit"] = _wait(procs[3], tmp / "w4.log")
         out["merge3"] = _run("merge", str(w1), str(w2), "--into", str(merged)).stdout
         out["after3"] = _snapshot(merged)
         out["changes"] = json.loads(_run("changes", "--json", "--data", str(merged)).stdout)
         _run("export", "--format", "csv", "--data", str(merged), "-o", str(tmp / "export.csv"))
         with open(tmp / "export.csv", encoding="utf-8-sig") as f:
             out["export"] = list(csv.DictReader(f))
-        out["base_urls"] = dict(demo_archive.portal.base_urls)
+        out["base_urls"] = dict(portal.base_urls)
         out["merged"] = merged
-        out["single"] = demo_archive.db(2)
         ended = resource.getrusage(resource.RUSAGE_CHILDREN)
         # CPU of the job's commands (workers, merges, changes, export), for whoever tunes the suite's time.
         out["cpu_seconds"] = round(ended.ru_utime + ended.ru_stime - started.ru_utime - started.ru_stime, 1)
@@ -193,6 +201,7 @@ def workers_run(tmp: Path, demo_archive) -> dict:
                 proc.kill()
                 proc.wait()
         redis.stop()
+        portal.stop()
 
 
 def _site_of_port(portal, port: int) -> str | None:
@@ -260,12 +269,12 @@ def test_every_manifest_report_is_in_the_merged_archive_exactly_once(run: dict) 
         con.close()
 
 
-def test_the_merged_archive_holds_what_one_machine_found(run: dict) -> None:
+def test_the_merged_archive_holds_what_one_machine_found(run: dict, demo_archive) -> None:
     """The current version of every report still listed after the shared runs' edition 2 crawl (one machine) has
     the same content digest in the merged archive, and the merged archive has no other report."""
     query = ("SELECT r.site, r.agency, r.year, v.digest FROM reports r JOIN report_versions v "
              "ON v.id = r.current_version_id WHERE coalesce(r.status, 'active') != 'removed'")
-    single = sqlite3.connect(f"file:{run['single']}?mode=ro", uri=True)
+    single = sqlite3.connect(f"file:{demo_archive.db(2)}?mode=ro", uri=True)
     merged = sqlite3.connect(run["merged"] / "nianbao.db")
     try:
         assert set(merged.execute(query)) == set(single.execute(query))
