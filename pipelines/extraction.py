@@ -9,7 +9,8 @@ its result). This step decides what to extract and runs it away from the crawl:
   ends as a failed extraction with the reason, and a native crash kills only the worker, which is replaced;
   the CPU limit also covers the OCR of scanned pages, whose tesseract runs are children of the worker, each
   bounded by what the document has left and killed on expiry (pipelines/extract/ocr.py);
-- and the workers die with the crawl process (PR_SET_PDEATHSIG), even when it is SIGKILLed.
+- and the workers die with the crawl process, even when it is SIGKILLed: they are forked by a fork server that
+  exits when the crawl process ends, and die with it (PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -85,9 +86,10 @@ def _on_sigxcpu(signum, frame) -> None:  # noqa: ARG001
         raise CpuLimitExceeded
 
 
-def _die_with_parent(parent: int) -> None:
-    """The worker ends when the crawl process dies, even by SIGKILL: Linux's PR_SET_PDEATHSIG, and everywhere a
-    daemon thread that watches the parent pid (PDEATHSIG follows the thread that spawned the worker)."""
+def _die_with_parent(crawl: int) -> None:
+    """The worker ends when the crawl process dies, even by SIGKILL: Linux's PR_SET_PDEATHSIG on its parent (the
+    fork server, which exits when the crawl process does; with spawn, the crawl process itself), and everywhere a
+    daemon thread that watches both (PDEATHSIG follows the thread that forked the worker)."""
     import signal
 
     try:
@@ -96,24 +98,44 @@ def _die_with_parent(parent: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux: the watcher below is the guard
         pass
+    parent = os.getppid()
+
+    def alive() -> bool:
+        if os.getppid() != parent:
+            return False
+        try:
+            os.kill(crawl, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # a process of another user has the pid: the crawl is gone
+            return False
+        return True
 
     def watch() -> None:
         import time
 
-        while os.getppid() == parent:
+        while alive():
             time.sleep(0.5)
         os._exit(70)
 
-    if os.getppid() != parent:  # the parent died before the prctl above
+    if not alive():  # the crawl or the fork server died before the prctl above
         os._exit(70)
     threading.Thread(target=watch, name="nianbao-parent-watch", daemon=True).start()
 
 
-def _worker_init(memory_mb: int, parent: int | None = None, convert_seconds: float | None = None) -> None:
+def _worker_init(memory_mb: int, parent: int, convert_seconds: float | None = None,
+                 environ: dict[str, str] | None = None, cwd: str | None = None) -> None:
     import resource
     import signal
+    import tempfile
 
-    _die_with_parent(parent if parent is not None else os.getppid())
+    _die_with_parent(parent)
+    if environ is not None:  # the crawl's environment when the pool was made, not the fork server's at its start
+        os.environ.clear()
+        os.environ.update(environ)
+        tempfile.tempdir = None  # TMPDIR read again
+    if cwd is not None:
+        os.chdir(cwd)
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGXCPU, _on_sigxcpu)
@@ -219,18 +241,39 @@ def _extract(body: bytes, url: str, content_type: str | None, filename: str | No
         return _failed(url, f"extraction raised {type(exc).__name__}: {exc}")
 
 
+# What the fork server imports once, so that each worker it forks starts with the extraction stack loaded (a
+# worker of its own imports would cost about a second of CPU to start; a missing module is reported per document).
+PRELOAD = ["pipelines.extraction", "pipelines.extract", "pipelines.extract.htmlpage", "pipelines.extract.pdf",
+           "pipelines.extract.docx", "trafilatura", "pdfplumber"]
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Workers forked by a fork server: not forked from the crawl process, whose threads (reactor, portal) fork
+    would copy mid-flight, but from a single-threaded process started clean beside it (like spawn), which
+    imports the extraction stack once. It exits when the crawl process ends, killed or not, and its workers
+    die with it (PR_SET_PDEATHSIG). Spawn where there is no fork server (not POSIX)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
 def pool() -> ProcessPoolExecutor:
     global _pool, _pool_limits
     with _pool_lock:
         if _pool is None:
-            # spawn, not fork: the crawl process runs threads (reactor, portal) that fork would copy mid-flight.
             # One task per worker life would be safest but costs a start-up per document; a worker killed by its
-            # limits is replaced instead. With spawn, the pool starts workers on demand (a new one only when no
-            # started one is idle), up to max_workers.
+            # limits is replaced instead. The pool starts workers on demand (a new one only when no started one
+            # is idle), up to max_workers.
             _pool_limits = _limits
-            _pool = ProcessPoolExecutor(max_workers=_limits.workers, mp_context=multiprocessing.get_context("spawn"),
+            try:
+                cwd: str | None = os.getcwd()
+            except OSError:  # the working directory was removed: the workers keep the fork server's
+                cwd = None
+            _pool = ProcessPoolExecutor(max_workers=_limits.workers, mp_context=_context(),
                                         initializer=_worker_init,
-                                        initargs=(_limits.memory_mb, os.getpid(), _limits.convert_seconds))
+                                        initargs=(_limits.memory_mb, os.getpid(), _limits.convert_seconds, dict(os.environ), cwd))
         return _pool
 
 

@@ -170,11 +170,15 @@ def test_workers_die_with_a_killed_crawl() -> None:
                              cwd=Path(__file__).resolve().parent.parent)
     workers = [int(p) for p in child.stdout.readline().split()]
     assert workers
+    # The process that forked them (the fork server; the crawl process itself where there is none) ends too.
+    forkers = {int(line.split()[1]) for pid in workers
+               for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("PPid:")}
     os.kill(child.pid, signal.SIGKILL)
     child.wait(30)
     deadline = time.monotonic() + 30
-    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+    gone = [*workers, *forkers]
+    while any(Path(f"/proc/{pid}").exists() for pid in gone) and time.monotonic() < deadline:
         time.sleep(0.1)
-    for pid in workers:  # gone, or a zombie only the init process can reap
+    for pid in gone:  # gone, or a zombie only the init process can reap
         status = Path(f"/proc/{pid}/status")
         assert not status.exists() or "State:\tZ" in status.read_text()
