@@ -273,7 +273,8 @@ def pool() -> ProcessPoolExecutor:
                 cwd = None
             _pool = ProcessPoolExecutor(max_workers=_limits.workers, mp_context=_context(),
                                         initializer=_worker_init,
-                                        initargs=(_limits.memory_mb, os.getpid(), _limits.convert_seconds, dict(os.environ), cwd))
+                                        initargs=(_limits.memory_mb, os.getpid(), _limits.convert_seconds,
+                                                  dict(os.environ), cwd))
         return _pool
 
 
