@@ -105,9 +105,7 @@ def _die_with_parent(crawl: int) -> None:
             return False
         try:
             os.kill(crawl, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:  # a process of another user has the pid: the crawl is gone
+        except (ProcessLookupError, PermissionError):  # PermissionError: another user's process has the pid
             return False
         return True
 

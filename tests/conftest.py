@@ -85,6 +85,15 @@ def warm_up(manifest: dict) -> None:
                 answer.read()
 
 
+def write_sites(portal: PortalProcess, path: Path) -> Path:
+    """A sites file of the portal's sites, with the fields `nianbao demo` writes (SITE_FIELDS)."""
+    import yaml
+
+    entries = [{k: e[k] for k in SITE_FIELDS if e.get(k) is not None} for e in portal.site_entries()]
+    path.write_text(yaml.safe_dump({"sites": entries}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 def fingerprint(*folders: Path) -> dict[str, str]:
     """Digest of every file under the folders (SQLite's -wal/-shm/-journal side files left out: a reader may
     create them)."""
@@ -167,16 +176,12 @@ class DemoBuild:
             assert not changed, f"a test changed the shared demo archive (copy it first): {changed[:5]}"
 
     def _build(self) -> DemoArchive:
-        import yaml
-
         from pipelines.database import now_iso
 
         data, data1 = self.tmp / "data", self.tmp / "data-edition1"
         self.hook = DigestHook()
         self.portal = portal = PortalProcess(DEMO_SLOW_SECONDS, background.SESSION_ENV, self.tmp / "portal.log")
-        sites = self.tmp / "sites.yaml"
-        entries = [{k: e[k] for k in SITE_FIELDS if e.get(k) is not None} for e in portal.site_entries()]
-        sites.write_text(yaml.safe_dump({"sites": entries}, allow_unicode=True), encoding="utf-8")
+        sites = write_sites(portal, self.tmp / "sites.yaml")
         archive = DemoArchive(portal=portal, sites=sites, data=data, data_edition1=data1, delay=DEMO_DELAY,
                               notify=self.hook.url)
         for edition in (1, 2):

@@ -35,8 +35,7 @@ from urllib.parse import urlsplit
 
 import background
 import pytest
-import yaml
-from conftest import DEMO_SLOW_SECONDS, SITE_FIELDS, warm_up
+from conftest import DEMO_SLOW_SECONDS, warm_up, write_sites
 from portal_process import PortalProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,9 +130,7 @@ def workers_run(tmp: Path) -> dict:
     started = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         portal.set_edition(2)
-        sites = tmp / "sites.yaml"
-        entries = [{k: e[k] for k in SITE_FIELDS if e.get(k) is not None} for e in portal.site_entries()]
-        sites.write_text(yaml.safe_dump({"sites": entries}, allow_unicode=True), encoding="utf-8")
+        sites = write_sites(portal, tmp / "sites.yaml")
         w1, w2, merged = tmp / "w1", tmp / "w2", tmp / "merged"
         name1 = worker_name(w1)
         out: dict = {"manifest": portal.manifest()}
